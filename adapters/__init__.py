@@ -1,0 +1,1 @@
+"""Chat-platform adapters: each translates one front end to and from the core in `bot`."""

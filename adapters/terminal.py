@@ -1,0 +1,92 @@
+"""The terminal front end: both outputs live, side by side, with rich."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bot.domain import CompareSnapshot, SideSnapshot, SideStatus
+from bot.render import ROLE_BLURBS, side_title, stats_line
+
+_BORDER = {
+    SideStatus.WAITING: "grey50",
+    SideStatus.STREAMING: "cyan",
+    SideStatus.DONE: "green",
+    SideStatus.FAILED: "red",
+    SideStatus.CANCELLED: "yellow",
+}
+
+
+def request_header(snapshot: CompareSnapshot) -> Text:
+    request = snapshot.request
+    options = request.options
+    header = Text()
+    header.append(f"#{snapshot.comparison_id} ", style="bold")
+    header.append(f"pair {request.pair.name} · framing {request.framing.name} · ")
+    header.append(f"max tokens {options.max_tokens} · temperature {options.temperature:g}")
+    if options.seed is not None:
+        header.append(f" · seed {options.seed}")
+    header.append("\nprompt: ", style="bold")
+    # Text, never markup: a prompt or an output may contain [brackets] rich would interpret.
+    header.append(request.prompt)
+    return header
+
+
+def side_panel(side: SideSnapshot) -> Panel:
+    body = Text(overflow="fold")  # fold, not ellipsis: text without spaces (CJK) must stay whole
+    body.append(side.text or "…", style="" if side.text else "dim")
+    failed = side.status is SideStatus.FAILED
+    body.append("\n\n" + stats_line(side), style="bold red" if failed else "dim")
+    return Panel(
+        body,
+        title=Text(side_title(side), style="bold"),
+        title_align="left",
+        border_style=_BORDER[side.status],
+    )
+
+
+def render(snapshot: CompareSnapshot) -> RenderableType:
+    grid = Table.grid(expand=True, padding=(0, 1))
+    grid.add_column(ratio=1)
+    grid.add_column(ratio=1)
+    grid.add_row(
+        Text(ROLE_BLURBS[snapshot.base.role], style="dim italic"),
+        Text(ROLE_BLURBS[snapshot.instruct.role], style="dim italic"),
+    )
+    grid.add_row(side_panel(snapshot.base), side_panel(snapshot.instruct))
+    return Group(request_header(snapshot), grid)
+
+
+class TerminalView:
+    """A CompareView drawing into one rich Live region."""
+
+    def __init__(self, console: Console, refresh_interval: float) -> None:
+        self._console = console
+        self._interval = refresh_interval
+        self._live: Live | None = None
+
+    @property
+    def update_interval(self) -> float:
+        return self._interval
+
+    async def start(self, snapshot: CompareSnapshot) -> None:
+        # auto_refresh off: our throttle decides when to draw, so a frame is never stale.
+        self._live = Live(render(snapshot), console=self._console, auto_refresh=False)
+        self._live.start()
+
+    async def update(self, snapshot: CompareSnapshot) -> None:
+        if self._live is not None:
+            self._live.update(render(snapshot), refresh=True)
+
+    async def finish(self, snapshot: CompareSnapshot) -> None:
+        if self._live is None:
+            self._console.print(render(snapshot))
+            return
+        self._live.update(render(snapshot), refresh=True)
+        self._live.stop()
+        self._live = None
+        if not self._console.is_terminal:
+            self._console.line()  # a piped Live leaves the cursor at the end of its last line

@@ -1,0 +1,152 @@
+"""The `twinbot` command (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from rich.console import Console
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.domain import Requester, SideStatus
+from bot.errors import TwinbotError
+from bot.logs import configure_logging
+from bot.requests import build_request
+from bot.runtime import open_runtime
+
+EXIT_OK = 0
+EXIT_SIDE_FAILED = 1
+EXIT_CANNOT_RUN = 2
+EXIT_INTERRUPTED = 130
+
+# Front ends are looked up by name at run time: the core never imports an adapter.
+TERMINAL_VIEW = "adapters.terminal:TerminalView"
+PLATFORM_RUNNERS = {
+    "discord": "adapters.discord_bot:run",
+    "slack": "adapters.slack_app:run",
+}
+
+
+def load_front_end(target: str) -> Any:
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twinbot",
+        description="Send one prompt to a base model and its instruct twin, side by side.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at TWINBOT_LOG_LEVEL")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    compare = commands.add_parser("compare", help="compare both twins on one prompt, live")
+    compare.add_argument("prompt", help="the text both models get")
+    compare.add_argument("--pair", help="model pair (see `twinbot pairs`)")
+    compare.add_argument("--framing", help="base-model framing: raw, qa, transcript, in-context")
+    compare.add_argument("--max-tokens", type=int, help="tokens per side (num_predict)")
+    compare.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2")
+    compare.add_argument("--seed", type=int, help="sampling seed, the same on both sides")
+
+    commands.add_parser("pairs", help="list model pairs and whether each tag is pulled")
+    commands.add_parser("doctor", help="check Ollama, the pairs, the database and the settings")
+
+    run = commands.add_parser("run", help="run the chat bot on a platform")
+    run.add_argument("platform", choices=sorted(PLATFORM_RUNNERS))
+    return parser
+
+
+async def _compare(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    async with open_runtime(settings) as runtime:
+        request = build_request(
+            settings,
+            runtime.catalog,
+            Requester(platform="terminal", user_id="local"),
+            args.prompt,
+            pair=args.pair,
+            framing=args.framing,
+            max_tokens=args.max_tokens,
+            temperature=args.temperature,
+            seed=args.seed,
+        )
+        view = load_front_end(TERMINAL_VIEW)(console, settings.terminal_refresh_interval)
+        final = await runtime.service.run(request, view)
+    failed = [side for side in final.sides if side.status is SideStatus.FAILED]
+    for message in dict.fromkeys(side.error or "" for side in failed):
+        print(f"twinbot: {message}", file=sys.stderr)
+    return EXIT_SIDE_FAILED if failed else EXIT_OK
+
+
+async def _pairs(settings: Settings, console: Console) -> int:
+    from bot.backend import canonical_tag
+    from bot.checks import pull_status
+
+    async with open_runtime(settings) as runtime:
+        pulled, problem = await pull_status(runtime.backend)
+        for pair in runtime.catalog.pairs.values():
+            default = " (default)" if pair.name == settings.default_pair else ""
+            console.print(f"[bold]{pair.name}[/bold]{default}  {pair.description}", highlight=False)
+            for label, tag in (("base", pair.base), ("instruct", pair.instruct)):
+                mark = (
+                    "?"
+                    if pulled is None
+                    else ("pulled" if canonical_tag(tag) in pulled else "not pulled")
+                )
+                console.print(f"    {label:<8} {tag:<36} {mark}", markup=False, highlight=False)
+    if problem:
+        console.print(f"[yellow]{problem}[/yellow]", highlight=False)
+    return EXIT_OK
+
+
+async def _doctor(settings: Settings, console: Console) -> int:
+    from bot.checks import run_checks
+
+    results = await run_checks(settings)
+    for check in results:
+        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+        console.print(f"{mark} {check.name}: {check.detail}", highlight=False)
+        if not check.ok and check.fix:
+            console.print(f"       fix: {check.fix}", markup=False, highlight=False)
+    return EXIT_OK if all(check.ok for check in results) else EXIT_SIDE_FAILED
+
+
+async def _run_platform(settings: Settings, platform: str) -> int:
+    runner: Callable[[Settings], Coroutine[Any, Any, int]] = load_front_end(
+        PLATFORM_RUNNERS[platform]
+    )
+    return await runner(settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console()
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"twinbot: configuration: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    chat_bot = args.command == "run"
+    # In the terminal the user reads our own lines; operators of a chat bot read the log.
+    configure_logging(settings.log_level if (chat_bot or args.verbose) else "ERROR")
+    try:
+        if args.command == "compare":
+            return asyncio.run(_compare(settings, args, console))
+        if args.command == "pairs":
+            return asyncio.run(_pairs(settings, console))
+        if args.command == "doctor":
+            return asyncio.run(_doctor(settings, console))
+        return asyncio.run(_run_platform(settings, args.platform))
+    except TwinbotError as exc:
+        print(f"twinbot: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        print("twinbot: interrupted; what the models wrote so far is saved.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""One settings class for all of twinbot, read from TWINBOT_* variables and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting has a value twinbot cannot use; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TWINBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # Ollama. OLLAMA_HOST is honoured too, so an existing Ollama setup needs no new variable.
+    ollama_host: str = Field(
+        default="http://127.0.0.1:11434",
+        validation_alias=AliasChoices("TWINBOT_OLLAMA_HOST", "OLLAMA_HOST"),
+    )
+    connect_timeout: Annotated[float, Field(gt=0, le=120)] = 5.0
+    first_token_timeout: Annotated[float, Field(gt=0, le=3600)] = 120.0
+    total_timeout: Annotated[float, Field(gt=0, le=7200)] = 300.0
+
+    # What a comparison uses when the user names nothing.
+    default_pair: str = "llama3.2-1b"
+    default_framing: str = "raw"
+    prompts_dir: Path = REPO_ROOT / "prompts"
+
+    # Generation defaults, the same on both sides.
+    max_tokens: Annotated[int, Field(ge=1, le=4096)] = 256
+    max_tokens_limit: Annotated[int, Field(ge=1, le=32768)] = 1024
+    temperature: Annotated[float, Field(ge=0, le=2)] = 0.7
+    seed: int | None = None
+
+    # Input limits.
+    max_prompt_chars: Annotated[int, Field(ge=1, le=100_000)] = 4000
+
+    # Storage.
+    database_path: Path = Path("twinbot.sqlite3")
+
+    # Terminal rendering: how often the live view redraws (seconds).
+    terminal_refresh_interval: Annotated[float, Field(gt=0, le=10)] = 0.1
+
+    # Rate limits for chat commands: a token bucket per user and per channel.
+    user_comparisons_per_minute: Annotated[float, Field(gt=0, le=600)] = 2.0
+    user_burst: Annotated[int, Field(ge=1, le=100)] = 3
+    channel_comparisons_per_minute: Annotated[float, Field(gt=0, le=600)] = 6.0
+    channel_burst: Annotated[int, Field(ge=1, le=100)] = 6
+
+    # Discord. Secrets have no default: a missing token stops `twinbot run discord`.
+    discord_token: SecretStr | None = None
+    discord_guild_id: int | None = None
+    discord_channels: Annotated[list[str], NoDecode] = []
+    discord_edit_interval: Annotated[float, Field(ge=0.2, le=30)] = 1.0
+
+    # Slack: Socket Mode when the app token is set, HTTP mode (signed requests) otherwise.
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_host: str = "0.0.0.0"
+    slack_port: Annotated[int, Field(ge=1, le=65535)] = 3000
+    slack_channels: Annotated[list[str], NoDecode] = []
+    slack_updates_per_minute: Annotated[int, Field(ge=1, le=50)] = 45
+
+    log_level: str = "INFO"
+
+    @field_validator("discord_channels", "slack_channels", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("ollama_host")
+    @classmethod
+    def _host_has_scheme_or_port(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty, e.g. http://127.0.0.1:11434")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+
+def _variable_name(loc: tuple[int | str, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    if field == "ollama_host":
+        return "TWINBOT_OLLAMA_HOST"
+    return f"TWINBOT_{field.upper()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning pydantic's report into one line per bad variable."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            given = error.get("input")
+            shown = "" if isinstance(given, dict) else f" (got {given!r})"
+            problems.append(f"{_variable_name(error['loc'])}: {error['msg']}{shown}")
+        raise ConfigError("; ".join(problems)) from None
+    if settings.max_tokens > settings.max_tokens_limit:
+        raise ConfigError(
+            f"TWINBOT_MAX_TOKENS: must be at most TWINBOT_MAX_TOKENS_LIMIT "
+            f"({settings.max_tokens_limit}) (got {settings.max_tokens})"
+        )
+    if settings.first_token_timeout > settings.total_timeout:
+        raise ConfigError(
+            "TWINBOT_FIRST_TOKEN_TIMEOUT: must not exceed TWINBOT_TOTAL_TIMEOUT "
+            f"({settings.total_timeout}) (got {settings.first_token_timeout})"
+        )
+    return settings

@@ -1,0 +1,94 @@
+"""Platform-neutral text for a comparison: labels, stat footers, and splitting long output."""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain import Role, SideSnapshot, SideStatus
+
+ROLE_LABELS = {Role.BASE: "Base", Role.INSTRUCT: "Instruct"}
+ROLE_BLURBS = {
+    Role.BASE: "pre-trained only: it continues text",
+    Role.INSTRUCT: "post-trained: it answers",
+}
+_FENCE = re.compile(r"^[ \t]*(```+|~~~+)(.*)$", re.MULTILINE)
+
+
+def side_title(side: SideSnapshot) -> str:
+    return f"{ROLE_LABELS[side.role]} · {side.model}"
+
+
+def stats_line(side: SideSnapshot) -> str:
+    """The footer: tokens, speed, time to first token and why it stopped, from Ollama's figures."""
+    if side.status is SideStatus.FAILED:
+        return f"failed: {side.error}"
+    if side.status is SideStatus.CANCELLED:
+        return "stopped before the model finished"
+    if side.status is not SideStatus.DONE:
+        return "writing…" if side.text else "waiting for the first token…"
+    stats = side.stats
+    parts = []
+    if stats.eval_count is not None:
+        parts.append(f"{stats.eval_count} tokens")
+    if stats.tokens_per_s is not None:
+        parts.append(f"{stats.tokens_per_s:.1f} tok/s")
+    if stats.first_token_s is not None:
+        parts.append(f"first token {stats.first_token_s:.2f} s")
+    if stats.done_reason:
+        reason = {"length": "hit the token limit", "stop": "stopped"}.get(
+            stats.done_reason, stats.done_reason
+        )
+        parts.append(reason)
+    return " · ".join(parts) or "done"
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut `text` into pieces of at most `limit` characters whose concatenation is `text`.
+
+    Cuts after the last newline in the window, else after the last space, else hard.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > limit:
+        window = text[start : start + limit]
+        cut = window.rfind("\n") + 1
+        if cut <= limit // 4:
+            # A newline near the start would leave a tiny piece: prefer a word boundary.
+            cut = max(cut, max(window.rfind(" "), window.rfind("\t")) + 1)
+        if cut <= 0:
+            cut = limit
+        pieces.append(window[:cut])
+        start += cut
+    pieces.append(text[start:])
+    return pieces
+
+
+def open_fence_after(text: str, fence: str | None = None) -> str | None:
+    """The opening fence line still open at the end of `text`, given the one open at its start."""
+    for match in _FENCE.finditer(text):
+        marker = match.group(1)
+        if fence is None:
+            # Keep the language tag (short) so the reopened block highlights the same way.
+            fence = marker + match.group(2).strip()[:12]
+        elif marker.startswith(fence[:3]) and not match.group(2).strip():
+            fence = None
+    return fence
+
+
+def split_markdown(text: str, limit: int) -> list[str]:
+    """Split like `split_text`, then close a code block cut by a split and reopen it after.
+
+    Each piece stays within `limit`; stripping the added fence lines gives back `text`.
+    """
+    reserve = 16  # room for "\n```" at the end and "```lang\n" at the start
+    pieces = split_text(text, max(1, limit - 2 * reserve)) if len(text) > limit else [text]
+    out: list[str] = []
+    fence: str | None = None
+    for piece in pieces:
+        prefix = f"{fence}\n" if fence else ""
+        fence = open_fence_after(piece, fence)
+        suffix = "\n```" if fence else ""
+        out.append(prefix + piece + suffix)
+    return out

@@ -1,0 +1,45 @@
+"""Everything a front end needs, built once from the settings and closed together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bot.backend import Backend, OllamaBackend, Timeouts
+from bot.catalog import Catalog, load_catalog
+from bot.compare import CompareService
+from bot.config import Settings
+from bot.store import Store
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    catalog: Catalog
+    backend: Backend
+    store: Store
+    service: CompareService
+
+
+def make_backend(settings: Settings) -> OllamaBackend:
+    return OllamaBackend(
+        settings.ollama_host,
+        Timeouts(
+            connect=settings.connect_timeout,
+            first_token=settings.first_token_timeout,
+            total=settings.total_timeout,
+        ),
+    )
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    catalog = load_catalog(settings.prompts_dir)
+    store = await Store.open(settings.database_path)
+    backend = make_backend(settings)
+    try:
+        yield Runtime(settings, catalog, backend, store, CompareService(backend, store))
+    finally:
+        await backend.close()
+        await store.close()

@@ -1,0 +1,207 @@
+"""The `twinbot` command end to end: a real subprocess, the fake Ollama, a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sqlite3
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SMALL_PAIR
+from tests.fakes.ollama_fake import OllamaFake, Script
+
+BASE, INSTRUCT = SMALL_PAIR
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+async def twinbot(
+    *args: str,
+    host: str,
+    db: Path,
+    env: dict[str, str] | None = None,
+    interrupt_after: float | None = None,
+) -> Result:
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "TWINBOT_OLLAMA_HOST": host,
+        "TWINBOT_DATABASE_PATH": str(db),
+        "TWINBOT_TERMINAL_REFRESH_INTERVAL": "0.05",
+        "COLUMNS": "160",
+        **(env or {}),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,
+    )  # fmt: skip
+    if interrupt_after is not None:
+        await asyncio.sleep(interrupt_after)
+        process.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode is not None
+    return Result(process.returncode, out.decode(), err.decode())
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+async def test_compare_prints_both_sides_with_stats_and_stores_them(
+    ollama: OllamaFake, tmp_path: Path
+):
+    ollama.script(BASE, Script(tokens=["アニメ", "のレビュー", "[bold]x[/bold]"], delay=0.02))
+    ollama.script(INSTRUCT, Script(tokens=["こんにちは！", " How can I help?"], delay=0.02))
+    db = tmp_path / "cli.sqlite3"
+
+    result = await twinbot(
+        "compare", "こんにちは", "--framing", "qa", "--max-tokens", "40", "--seed", "3",
+        host=ollama.url, db=db,
+    )  # fmt: skip
+
+    assert result.code == 0, result.err
+    assert f"Base · {BASE}" in result.out
+    assert f"Instruct · {INSTRUCT}" in result.out
+    assert "アニメのレビュー[bold]x[/bold]" in result.out  # model text is never rich markup
+    assert "こんにちは！ How can I help?" in result.out
+    assert "3 tokens" in result.out and "2 tokens" in result.out and "tok/s" in result.out
+    assert "Traceback" not in result.err
+    [(prompt, framing, options, status)] = rows(
+        db, "SELECT prompt, framing, options_json, status FROM comparisons"
+    )
+    assert (prompt, framing, status) == ("こんにちは", "qa", "done")
+    assert '"seed": 3' in options and '"max_tokens": 40' in options
+    outputs = dict(rows(db, "SELECT role, text FROM outputs"))
+    assert outputs == {
+        "base": "アニメのレビュー[bold]x[/bold]",
+        "instruct": "こんにちは！ How can I help?",
+    }
+    [body] = ollama.requests_to("/api/generate")
+    assert body["prompt"] == "Q: こんにちは\nA:" and body["options"]["seed"] == 3
+
+
+async def test_compare_with_ollama_down_says_so_in_one_line(tmp_path: Path):
+    db = tmp_path / "cli.sqlite3"
+    url = closed_port_url()
+    result = await twinbot("compare", "hi", host=url, db=db)
+
+    assert result.code == 1
+    assert result.err.strip() == (
+        f"twinbot: Cannot reach Ollama at {url}. Is it running (`ollama serve`)? "
+        "Set TWINBOT_OLLAMA_HOST if it listens elsewhere."
+    )
+    statuses = rows(db, "SELECT role, status, error_kind FROM outputs ORDER BY role")
+    assert statuses == [("base", "failed", "unreachable"), ("instruct", "failed", "unreachable")]
+
+
+async def test_model_not_pulled_prints_the_pull_line(ollama: OllamaFake, tmp_path: Path):
+    ollama.models.discard(INSTRUCT)
+    result = await twinbot("compare", "hi", host=ollama.url, db=tmp_path / "db")
+    assert result.code == 1
+    assert f"run `ollama pull {INSTRUCT}`" in result.err
+    assert "Hello, world." in result.out  # the base side still finished
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compare", "   "], "twinbot: The prompt is empty"),
+        (["compare", "hi", "--pair", "nope"], "twinbot: Unknown pair `nope`"),
+        (["compare", "hi", "--max-tokens", "0"], "twinbot: max tokens must be between 1 and"),
+        (["compare", "hi\x01"], "twinbot: The prompt contains a control character (U+0001)"),
+    ],
+)
+async def test_bad_input_is_one_line_and_writes_nothing(
+    ollama: OllamaFake, tmp_path: Path, args, message
+):
+    db = tmp_path / "cli.sqlite3"
+    result = await twinbot(*args, host=ollama.url, db=db)
+    assert result.code == 2
+    assert result.err.startswith(message)
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert rows(db, "SELECT count(*) FROM comparisons") == [(0,)]
+    assert ollama.requests == []
+
+
+async def test_a_bad_setting_stops_start_up_naming_the_variable(ollama: OllamaFake, tmp_path: Path):
+    result = await twinbot(
+        "compare", "hi", host=ollama.url, db=tmp_path / "db", env={"TWINBOT_TEMPERATURE": "hot"}
+    )
+    assert result.code == 2
+    assert result.err.startswith(
+        "twinbot: configuration: TWINBOT_TEMPERATURE: Input should be a valid number"
+    )
+    assert result.err.count("\n") == 1
+
+
+async def test_ctrl_c_stops_both_streams_and_keeps_partial_text(ollama: OllamaFake, tmp_path: Path):
+    for tag in SMALL_PAIR:
+        ollama.script(tag, Script(tokens=["word "] * 400, delay=0.02))
+    db = tmp_path / "cli.sqlite3"
+
+    result = await twinbot("compare", "go on", host=ollama.url, db=db, interrupt_after=2.0)
+
+    assert result.code == 130, result.err
+    assert "interrupted" in result.err and "Traceback" not in result.err
+    assert rows(db, "SELECT status FROM comparisons") == [("interrupted",)]
+    stored = rows(db, "SELECT role, status, length(text) FROM outputs ORDER BY role")
+    assert [(role, status) for role, status, _ in stored] == [
+        ("base", "cancelled"),
+        ("instruct", "cancelled"),
+    ]
+    assert all(0 < length < len("word ") * 400 for _, _, length in stored)
+
+
+async def test_pairs_lists_every_pair_and_what_is_pulled(ollama: OllamaFake, tmp_path: Path):
+    result = await twinbot("pairs", host=ollama.url, db=tmp_path / "db")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert any(BASE in line and line.rstrip().endswith(" pulled") for line in lines)
+    assert any(
+        "mistral:7b-text-v0.2-q4_0" in line and line.rstrip().endswith("not pulled")
+        for line in lines
+    )
+
+
+async def test_pairs_without_ollama_still_lists_and_says_why(tmp_path: Path):
+    result = await twinbot("pairs", host=closed_port_url(), db=tmp_path / "db")
+    assert result.code == 0
+    assert "qwen2.5:0.5b-base" in result.out
+    assert "Cannot reach Ollama" in result.out
+
+
+async def test_doctor_passes_on_a_healthy_install(ollama: OllamaFake, tmp_path: Path):
+    result = await twinbot("doctor", host=ollama.url, db=tmp_path / "db")
+    assert result.code == 0, result.out
+    assert f"ok   ollama: version {ollama.version}" in result.out
+    assert f"ok   model {BASE}: pulled" in result.out
+    assert "ok   database:" in result.out
+
+
+async def test_doctor_names_each_fix(ollama: OllamaFake, tmp_path: Path):
+    ollama.models.discard(BASE)
+    result = await twinbot("doctor", host=ollama.url, db=tmp_path / "db")
+    assert result.code == 1
+    assert f"FAIL model {BASE}: not pulled" in result.out
+    assert f"fix: ollama pull {BASE}" in result.out
+
+    down = await twinbot("doctor", host=closed_port_url(), db=tmp_path / "db")
+    assert down.code == 1
+    assert "FAIL ollama: Cannot reach Ollama" in down.out
+    assert "fix: start Ollama or point TWINBOT_OLLAMA_HOST at it" in down.out

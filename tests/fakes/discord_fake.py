@@ -1,0 +1,956 @@
+"""A fake Discord (REST under /api/v10 and a gateway websocket) for a REAL discord.py Client.
+
+It speaks the wire protocol discord.py 2.7 expects and enforces the rules Discord enforces
+(3 s ack, double ack, size limits, per-channel rate limits), so tests fail where production would.
+Point a client at it with ``pointed_at(fake)``; see tests/fakes/test_discord_fake.py for use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import hashlib
+import json
+import math
+import secrets
+import time
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import yarl
+from aiohttp import WSMsgType, web
+
+with warnings.catch_warnings():
+    # discord.py imports audioop, deprecated since 3.11; the suite runs with -W error.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import discord
+
+JSON = dict[str, Any]
+API = "/api/v10"
+DISCORD_EPOCH_MS = 1_420_070_400_000
+INTENT_BY_EVENT_PREFIX = {"MESSAGE_REACTION": 1 << 10, "MESSAGE_": 1 << 9, "THREAD_": 1 << 0,
+                          "CHANNEL_": 1 << 0, "GUILD_CREATE": 1 << 0}
+FLAG_HAS_THREAD, FLAG_EPHEMERAL, FLAG_LOADING = 1 << 5, 1 << 6, 1 << 7
+BODY = web.RequestKey[Any]("body")  # parsed JSON body of the request
+RATE_HEADERS = web.RequestKey[dict[str, str]]("rate_headers")  # set once a budgeted route counted it
+# @everyone may view, send (also in threads), create threads, react, embed, read history, use commands
+EVERYONE_PERMS = sum(1 << b for b in (6, 10, 11, 14, 15, 16, 18, 31, 35, 36, 38))
+
+
+class ApiError(Exception):
+    """Raised by a handler; the middleware turns it into Discord's JSON error response."""
+
+    def __init__(self, status: int, body: JSON, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, body)
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+def api_error(status: int, code: int, message: str, errors: JSON | None = None) -> ApiError:
+    body: JSON = {"code": code, "message": message}
+    if errors:
+        body["errors"] = errors
+    return ApiError(status, body)
+
+
+def _too_long(limit: int) -> JSON:
+    return {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": f"Must be {limit} or fewer in length."}]}
+
+
+def _json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # Exactly "application/json": discord.py treats "application/json; charset=utf-8" as text.
+    hdrs = {"Content-Type": "application/json", **(headers or {})}
+    return web.Response(status=status, body=json.dumps(data).encode(), headers=hdrs)
+
+
+def _iso(ts: float | None = None) -> str:
+    return datetime.fromtimestamp(time.time() if ts is None else ts, UTC).isoformat()
+
+
+def _bucket(name: str) -> str:
+    return hashlib.md5(name.encode()).hexdigest()  # opaque like Discord's hashes
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str  # below /api/v10, percent-decoded, e.g. /channels/1/messages
+    query: dict[str, str]
+    json: Any  # parsed JSON body (payload_json for multipart), None if none
+    at: float  # loop time of arrival
+    status: int | None = None  # filled in when answered
+    response: Any = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StoredMessage:
+    id: int
+    channel_id: int
+    author_id: int
+    content: str
+    embeds: list[JSON]
+    allowed_mentions: JSON | None
+    flags: int = 0
+    type: int = 0
+    webhook_id: int | None = None
+    interaction_metadata: JSON | None = None
+    thread_id: int | None = None
+    edited_at: str | None = None
+    deleted: bool = False
+    history: list[tuple[str, list[JSON]]] = field(default_factory=list)  # create + every edit
+    reactions: dict[str, set[int]] = field(default_factory=dict)  # emoji key -> user ids
+
+    @property
+    def contents(self) -> list[str]:
+        return [content for content, _ in self.history]
+
+
+@dataclass
+class Channel:
+    id: int
+    type: int  # 0 text, 2 voice, 4 category, 5 news, 11 public thread, 12 private thread, 15 forum
+    name: str
+    parent_id: int | None = None
+    nsfw: bool = False
+    owner_id: int | None = None
+    auto_archive_duration: int = 1440
+    created: str = field(default_factory=_iso)
+    deny_send: bool = False
+    messages: dict[int, StoredMessage] = field(default_factory=dict)
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in (10, 11, 12)
+
+
+@dataclass
+class CallbackAttempt:
+    status: int  # what the fake answered
+    type: int | None
+    data: JSON | None
+    error_code: int | None
+
+
+@dataclass
+class InteractionRecord:
+    id: int
+    token: str
+    type: int  # 2 application command, 4 autocomplete
+    payload: JSON  # the INTERACTION_CREATE d
+    dispatched_at: float
+    deadline: float
+    attempts: list[CallbackAttempt] = field(default_factory=list)
+    response_type: int | None = None  # accepted callback type
+    response_data: JSON | None = None
+    original_message_id: int | None = None
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def acked(self) -> bool:
+        return self.response_type is not None
+
+    async def wait_callback(self, timeout: float = 5.0) -> CallbackAttempt:
+        """The first callback attempt (accepted or refused)."""
+        await asyncio.wait_for(self.answered.wait(), timeout)
+        return self.attempts[0]
+
+
+@dataclass
+class _Window:
+    start: float
+    used: int = 0
+
+
+class DiscordFake:
+    """``async with DiscordFake() as fake:`` serves REST at ``fake.rest_base`` and the gateway at
+    ``fake.gateway_url`` on 127.0.0.1 (free port)."""
+
+    def __init__(self, *, ack_deadline: float = 3.0, rate_limit: int = 5, rate_window: float = 5.0,
+                 token_ttl: float = 900.0, heartbeat_interval_ms: int = 41_250) -> None:
+        self.ack_deadline, self.token_ttl = ack_deadline, token_ttl
+        self.rate_limit, self.rate_window = rate_limit, rate_window  # message create+edit per channel
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self._last_id = 0
+        self.app_id = self.bot_id = self.snowflake()  # bot user id == application id, as on Discord
+        self.guild_id, self.owner_id, self.user_id = self.snowflake(), self.snowflake(), self.snowflake()
+        self.users: dict[int, JSON] = {}
+        self.bot_user: JSON = {**self.add_user("twinbot", self.bot_id), "bot": True, "verified": True,
+                               "mfa_enabled": False, "flags": 0, "email": None}
+        self.add_user("owner", self.owner_id)
+        self.add_user("alice", self.user_id)
+        self.channels: dict[int, Channel] = {}
+        self.channel_id = self.add_channel("general")
+        self.requests: list[RecordedRequest] = []
+        self.commands: dict[int | None, list[JSON]] = {}  # guild id (None = global) -> synced commands
+        self.interactions: dict[int, InteractionRecord] = {}
+        self.rate_limit_hits = 0  # every 429 served
+        self.deny_threads = False
+        self._edit_failures: list[tuple[int, float]] = []
+        self._windows: dict[int, _Window] = {}
+        # gateway session
+        self.identify_count = self.resume_count = self.replayed = 0
+        self.intents = 0
+        self.gateway_connections: list[str] = []
+        self._ws: web.WebSocketResponse | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._session_id: str | None = None
+        self._seq = 0
+        self._history: list[JSON] = []
+        self._send_lock = asyncio.Lock()
+        self._change = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._middleware])
+        r, a = app.router, API
+        r.add_get(a + "/users/@me", self._get_me)
+        r.add_get(a + "/oauth2/applications/@me", self._get_application)
+        r.add_get(a + "/gateway", self._get_gateway)
+        r.add_get(a + "/gateway/bot", self._get_gateway)
+        r.add_route("*", a + "/applications/{app}/commands", self._commands)
+        r.add_route("*", a + "/applications/{app}/guilds/{guild}/commands", self._commands)
+        r.add_post(a + "/interactions/{iid}/{token}/callback", self._callback)
+        r.add_post(a + "/webhooks/{app}/{token}", self._followup)
+        r.add_route("*", a + "/webhooks/{app}/{token}/messages/{mid}", self._webhook_message)
+        r.add_get(a + "/channels/{cid}", self._get_channel)
+        r.add_route("*", a + "/channels/{cid}/messages", self._messages)
+        r.add_route("*", a + "/channels/{cid}/messages/{mid}", self._message)
+        r.add_post(a + "/channels/{cid}/messages/{mid}/threads", self._thread_from_message)
+        r.add_post(a + "/channels/{cid}/threads", self._thread_without_message)
+        r.add_route("*", a + "/channels/{cid}/messages/{mid}/reactions/{emoji}/@me", self._own_reaction)
+        r.add_post(a + "/channels/{cid}/typing", self._typing)
+        r.add_get("/gateway", self._gateway)
+        r.add_get("/resume-gateway", self._gateway)  # distinct, to prove resume_gateway_url is used
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close(code=1001)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> DiscordFake:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def rest_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}{API}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # ---- world setup and switches ----------------------------------------------------------
+    def snowflake(self) -> int:
+        sf = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22 | 1 << 17 | 1 << 12
+        self._last_id = max(self._last_id + 1, sf)
+        return self._last_id
+
+    def add_user(self, name: str, user_id: int | None = None) -> JSON:
+        uid = user_id or self.snowflake()
+        self.users[uid] = {"id": str(uid), "username": name, "global_name": None, "discriminator": "0",
+                           "avatar": None, "public_flags": 0}
+        return self.users[uid]
+
+    def add_channel(self, name: str, *, type: int = 0, nsfw: bool = False,
+                    parent_id: int | None = None) -> int:
+        """Add a guild channel (call before the client connects, or it only appears on fetch)."""
+        ch = Channel(self.snowflake(), type, name, parent_id, nsfw)
+        self.channels[ch.id] = ch
+        return ch.id
+
+    def deny_send(self, channel_id: int, deny: bool = True) -> None:
+        """Message create in this channel (or thread) answers 403 50013 Missing Permissions."""
+        self.channels[channel_id].deny_send = deny
+
+    def fail_next_edits(self, count: int, status: int = 500, retry_after: float = 0.1) -> None:
+        """The next `count` PATCH message edits (channel or webhook) answer 500 or 429."""
+        self._edit_failures.extend([(status, retry_after)] * count)
+
+    # ---- reading state ---------------------------------------------------------------------
+    def message(self, message_id: int) -> StoredMessage:
+        for ch in self.channels.values():
+            if message_id in ch.messages:
+                return ch.messages[message_id]
+        raise KeyError(message_id)
+
+    def channel_messages(self, channel_id: int) -> list[StoredMessage]:
+        return [m for m in self.channels[channel_id].messages.values() if not m.deleted]
+
+    def threads(self) -> list[Channel]:
+        return [ch for ch in self.channels.values() if ch.is_thread]
+
+    def calls(self, method: str, path_glob: str) -> list[RecordedRequest]:
+        """Recorded requests, e.g. ``calls("PATCH", "/channels/*/messages/*")``."""
+        return [r for r in self.requests if r.method == method and fnmatch.fnmatchcase(r.path, path_glob)]
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            while True:
+                changed = self._change  # taken before the check so no wake-up is lost
+                if condition():
+                    return
+                await changed.wait()
+
+    async def wait_for_request(self, predicate: Callable[[RecordedRequest], bool],
+                               timeout: float = 5.0) -> RecordedRequest:
+        """The first answered request matching `predicate` (already recorded or still to come)."""
+        def found() -> RecordedRequest | None:
+            return next((r for r in self.requests if r.status is not None and predicate(r)), None)
+        await self.wait_until(lambda: found() is not None, timeout)
+        result = found()
+        assert result is not None
+        return result
+
+    def _changed(self) -> None:
+        self._change.set()
+        self._change = asyncio.Event()
+
+    # ---- payload builders ------------------------------------------------------------------
+    def _user(self, uid: int) -> JSON:
+        return self.users.get(uid) or self.add_user(f"user{uid % 10_000}", uid)
+
+    def _member(self, uid: int, *, with_user: bool = True) -> JSON:
+        member: JSON = {"roles": [], "nick": None, "avatar": None, "joined_at": _iso(), "premium_since": None,
+                        "deaf": False, "mute": False, "flags": 0, "pending": False}
+        return {"user": self._user(uid), **member} if with_user else member
+
+    def _channel_payload(self, ch: Channel) -> JSON:
+        p: JSON = {"id": str(ch.id), "type": ch.type, "guild_id": str(self.guild_id), "name": ch.name,
+                   "parent_id": str(ch.parent_id) if ch.parent_id else None, "nsfw": ch.nsfw,
+                   "rate_limit_per_user": 0, "flags": 0, "last_message_id": None}
+        if not ch.is_thread:
+            return {**p, "position": list(self.channels).index(ch.id), "topic": None, "permission_overwrites": []}
+        return {**p, "owner_id": str(ch.owner_id), "message_count": len(ch.messages),
+                "member_count": 1, "total_message_sent": len(ch.messages),
+                "thread_metadata": {"archived": False, "auto_archive_duration": ch.auto_archive_duration,
+                                    "archive_timestamp": ch.created, "locked": False,
+                                    "create_timestamp": ch.created},
+                # a thread member's "id" is the thread id (discord.py reads it as thread_id)
+                "member": {"id": str(ch.id), "user_id": str(self.bot_id), "join_timestamp": ch.created, "flags": 0}}
+
+    def _message_payload(self, m: StoredMessage) -> JSON:
+        p: JSON = {
+            "id": str(m.id), "channel_id": str(m.channel_id), "guild_id": str(self.guild_id),
+            "author": self.bot_user, "content": m.content, "embeds": m.embeds,
+            "timestamp": _iso(((m.id >> 22) + DISCORD_EPOCH_MS) / 1000), "edited_timestamp": m.edited_at,
+            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
+            "pinned": False, "type": m.type, "flags": m.flags, "components": [],
+            "reactions": [{"emoji": _emoji(key), "count": len(users), "me": self.bot_id in users,
+                           "me_burst": False, "burst_colors": [],
+                           "count_details": {"burst": 0, "normal": len(users)}}
+                          for key, users in m.reactions.items() if users],
+        }
+        if m.webhook_id:
+            p.update(webhook_id=str(m.webhook_id), application_id=str(self.app_id))
+        if m.interaction_metadata:
+            p["interaction_metadata"] = m.interaction_metadata
+        if m.thread_id:
+            p["thread"] = self._channel_payload(self.channels[m.thread_id])
+        return p
+
+    def _guild_payload(self) -> JSON:
+        chans = [c for c in self.channels.values() if not c.is_thread]
+        return {
+            "id": str(self.guild_id), "name": "twinbot-test", "icon": None, "owner_id": str(self.owner_id),
+            "unavailable": False, "large": False, "member_count": 2, "joined_at": _iso(),
+            "roles": [{"id": str(self.guild_id), "name": "@everyone", "permissions": str(EVERYONE_PERMS),
+                       "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False,
+                       "icon": None, "unicode_emoji": None, "flags": 0}],  # @everyone's id is the guild id
+            "members": [self._member(self.bot_id)], "channels": [self._channel_payload(c) for c in chans],
+            "threads": [self._channel_payload(c) for c in self.threads()], "emojis": [], "stickers": [],
+            "features": [], "voice_states": [], "presences": [], "stage_instances": [],
+            "guild_scheduled_events": [], "soundboard_sounds": [], "preferred_locale": "en-US",
+            "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
+            "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0, "afk_timeout": 300, "system_channel_id": None,
+        }
+
+    # ---- test-driver API: gateway events ---------------------------------------------------
+    async def dispatch(self, event: str, data: JSON) -> int | None:
+        """Send a dispatch (op 0) with the next seq; kept for RESUME replay. None if the identified
+        intents do not cover the event (Discord would not send it)."""
+        self._require_session()
+        needed = next((bit for pre, bit in INTENT_BY_EVENT_PREFIX.items() if event.startswith(pre)), 0)
+        if needed and not self.intents & needed:
+            return None
+        async with self._send_lock:
+            return await self._dispatch_locked(event, data)
+
+    def _require_session(self) -> None:
+        if self._session_id is None:
+            raise RuntimeError("no gateway session: wait for the client to IDENTIFY first")
+
+    async def _emit(self, event: str, data: JSON) -> None:
+        """Dispatch caused by a REST call; nothing to do before any client has identified."""
+        if self._session_id is not None:
+            await self.dispatch(event, data)
+
+    async def _dispatch_locked(self, event: str, data: JSON) -> int:
+        self._seq += 1
+        frame = {"op": 0, "t": event, "s": self._seq, "d": data}
+        self._history.append(frame)
+        await self._send(frame)
+        return self._seq
+
+    async def _send(self, frame: JSON) -> None:
+        ws = self._ws
+        if ws is not None and not ws.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):  # missed frames are replayed on RESUME
+                await ws.send_str(json.dumps(frame))
+
+    async def disconnect_gateway(self, code: int = 4000) -> None:
+        """Drop the gateway socket. discord.py RESUMEs on any code but 1000 (own close),
+        4004 and 4010-4014; 4000 is Discord's resumable "unknown error"."""
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            await ws.close(code=code, message=b"fake disconnect")
+
+    async def dispatch_slash_command(self, name: str, options: JSON | None = None, *, user_id: int | None = None,
+                                     channel_id: int | None = None) -> InteractionRecord:
+        """INTERACTION_CREATE type 2. `name` may be "group sub"; option types come from the synced
+        command (else from the Python type), user/channel options get `resolved` entries."""
+        return await self._interaction(2, self._command_data(name, options or {}, None), user_id, channel_id)
+
+    async def dispatch_autocomplete(self, name: str, options: JSON, focused: str, *, user_id: int | None = None,
+                                    channel_id: int | None = None) -> InteractionRecord:
+        """INTERACTION_CREATE type 4 with `focused` marked; answer is callback type 8."""
+        return await self._interaction(4, self._command_data(name, options, focused), user_id, channel_id)
+
+    async def dispatch_reaction_add(self, channel_id: int, message_id: int, user_id: int, emoji: str,
+                                    *, burst: bool = False) -> None:
+        """MESSAGE_REACTION_ADD as Discord sends it (emoji "👍" or "name:id"); updates message state."""
+        self._require_session()
+        await self._reaction(True, channel_id, message_id, user_id, emoji, burst)
+
+    async def dispatch_reaction_remove(self, channel_id: int, message_id: int, user_id: int, emoji: str,
+                                       *, burst: bool = False) -> None:
+        self._require_session()
+        await self._reaction(False, channel_id, message_id, user_id, emoji, burst)
+
+    async def _reaction(self, add: bool, cid: int, mid: int, uid: int, emoji: str, burst: bool) -> None:
+        msg = self.channels[cid].messages.get(mid)
+        if msg is not None:
+            users = msg.reactions.setdefault(emoji, set())
+            if add:
+                users.add(uid)
+            else:
+                users.discard(uid)
+            self._changed()
+        d: JSON = {"user_id": str(uid), "channel_id": str(cid), "message_id": str(mid),
+                   "guild_id": str(self.guild_id), "emoji": _emoji(emoji), "burst": burst, "type": int(burst)}
+        if add:
+            d.update(member=self._member(uid), burst_colors=["#ff0000"] if burst else [])
+            if msg is not None:
+                d["message_author_id"] = str(msg.author_id)
+        await self._emit("MESSAGE_REACTION_ADD" if add else "MESSAGE_REACTION_REMOVE", d)
+
+    def _find_command(self, root: str) -> tuple[JSON | None, int | None]:
+        for gid in (self.guild_id, None):
+            for cmd in self.commands.get(gid, []):
+                if cmd["name"] == root and cmd.get("type", 1) == 1:
+                    return cmd, gid
+        return None, None
+
+    def _command_data(self, name: str, options: JSON, focused: str | None) -> JSON:
+        root, *subs = name.split()
+        cmd, gid = self._find_command(root)
+        defs: list[JSON] = cmd.get("options", []) if cmd else []
+        for sub in subs:
+            defs = next((o for o in defs if o["name"] == sub), {}).get("options", [])
+        resolved: JSON = {}
+        opts: list[JSON] = []
+        for key, value in options.items():
+            known = next((o["type"] for o in defs if o["name"] == key), None)
+            typ = known or {bool: 5, int: 4, float: 10}.get(type(value), 3)
+            opt: JSON = {"name": key, "type": typ, "value": str(value) if typ in (6, 7, 8, 9) else value}
+            if typ == 6:
+                resolved.setdefault("users", {})[str(value)] = self._user(int(value))
+                resolved.setdefault("members", {})[str(value)] = {
+                    **self._member(int(value), with_user=False), "permissions": str(EVERYONE_PERMS)}
+            elif typ == 7:
+                resolved.setdefault("channels", {})[str(value)] = {
+                    **self._channel_payload(self.channels[int(value)]), "permissions": str(EVERYONE_PERMS)}
+            if key == focused:
+                opt["focused"] = True
+            opts.append(opt)
+        for depth in range(len(subs) - 1, -1, -1):  # innermost is a subcommand (1), outer ones groups (2)
+            opts = [{"name": subs[depth], "type": 1 if depth == len(subs) - 1 else 2, "options": opts}]
+        data: JSON = {"id": cmd["id"] if cmd else str(self.snowflake()), "name": root, "type": 1, "options": opts}
+        if gid:
+            data["guild_id"] = str(gid)
+        if resolved:
+            data["resolved"] = resolved
+        return data
+
+    async def _interaction(self, itype: int, data: JSON, user_id: int | None,
+                           channel_id: int | None) -> InteractionRecord:
+        ch = self.channels[channel_id or self.channel_id]
+        iid, token = self.snowflake(), "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
+        perms = str(EVERYONE_PERMS)
+        payload: JSON = {
+            "id": str(iid), "application_id": str(self.app_id), "type": itype, "data": data, "token": token,
+            "version": 1, "guild_id": str(self.guild_id),
+            "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
+            "channel_id": str(ch.id), "channel": {**self._channel_payload(ch), "permissions": perms},
+            "member": {**self._member(user_id or self.user_id), "permissions": perms},
+            "app_permissions": perms, "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
+            "authorizing_integration_owners": {"0": str(self.guild_id)}, "context": 0,
+            "attachment_size_limit": 10_485_760,
+        }
+        now = asyncio.get_running_loop().time()
+        rec = InteractionRecord(iid, token, itype, payload, now, now + self.ack_deadline)
+        self.interactions[iid] = rec
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return rec
+
+    # ---- gateway ---------------------------------------------------------------------------
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.gateway_connections.append(str(request.rel_url))
+        self._sockets.add(ws)
+        # Text frames only: discord.py asks for zlib-stream but only inflates binary frames.
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms},
+                                      "s": None, "t": None}))
+        try:
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    await self._on_frame(ws, json.loads(msg.data))
+        finally:
+            self._sockets.discard(ws)
+            if self._ws is ws:
+                self._ws = None
+            self._changed()
+        return ws
+
+    async def _on_frame(self, ws: web.WebSocketResponse, frame: JSON) -> None:
+        op, d = frame.get("op"), frame.get("d") or {}
+        if op == 1:  # heartbeat
+            await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
+        elif op == 2:  # identify: a fresh session
+            async with self._send_lock:
+                self.identify_count += 1
+                self.intents = int(d.get("intents", 0))
+                self._ws, self._session_id, self._seq, self._history = ws, secrets.token_hex(16), 0, []
+                await self._dispatch_locked("READY", {
+                    "v": 10, "user": self.bot_user, "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+                    "session_id": self._session_id, "session_type": "normal",
+                    "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume-gateway",
+                    "application": {"id": str(self.app_id), "flags": 0}, "private_channels": [],
+                    "relationships": [], "presences": [], "guild_join_requests": [],
+                    "geo_ordered_rtc_regions": [], "shard": d.get("shard", [0, 1]), "_trace": ["fake"]})
+                if self.intents & 1:
+                    await self._dispatch_locked("GUILD_CREATE", self._guild_payload())
+        elif op == 6:  # resume: replay what the client missed, then RESUMED
+            if d.get("session_id") != self._session_id:
+                await ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
+                return
+            async with self._send_lock:
+                self.resume_count += 1
+                self._ws = ws
+                missed = [f for f in self._history if f["s"] > (d.get("seq") or 0)]
+                for f in missed:
+                    await self._send(f)
+                self.replayed += len(missed)
+                await self._dispatch_locked("RESUMED", {"_trace": ["fake"]})
+        elif op == 8:  # request guild members
+            members = [self._member(uid) for uid in self.users]
+            await self.dispatch("GUILD_MEMBERS_CHUNK", {"guild_id": str(self.guild_id), "members": members,
+                                                        "chunk_index": 0, "chunk_count": 1,
+                                                        "nonce": d.get("nonce")})
+        self._changed()
+
+    # ---- REST plumbing -----------------------------------------------------------------------
+    @web.middleware
+    async def _middleware(self, request: web.Request,
+                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        if not request.path.startswith(API):
+            return await handler(request)
+        body: Any = None
+        if request.content_type == "application/json" and request.body_exists:
+            body = await request.json()
+        elif request.content_type.startswith("multipart/"):
+            form = await request.post()
+            body = json.loads(str(form["payload_json"])) if "payload_json" in form else None
+        request[BODY] = body
+        rec = RecordedRequest(request.method, request.path[len(API):], dict(request.query), body,
+                              asyncio.get_running_loop().time())
+        self.requests.append(rec)
+        resp: web.StreamResponse
+        try:
+            resp = await handler(request)
+        except ApiError as e:
+            rec.response = e.body
+            resp = _json_response(e.body, e.status, e.headers)
+        except web.HTTPException as e:  # unknown route or method, in Discord's shape
+            rec.response = {"message": f"{e.status}: {e.reason}", "code": 0}
+            resp = _json_response(rec.response, e.status)
+        rl = request.get(RATE_HEADERS) or self._generic_rl(request)
+        for key, value in rl.items():
+            resp.headers.setdefault(key, value)  # a 429 keeps its own X-RateLimit-* values
+        rec.status, rec.response_headers = resp.status, dict(resp.headers)
+        if isinstance(resp, web.Response) and isinstance(resp.body, bytes) and rec.response is None:
+            rec.response = json.loads(resp.body) if resp.body else None
+        self._changed()
+        return resp
+
+    def _generic_rl(self, request: web.Request) -> dict[str, str]:
+        # Unlimited routes still carry bucket headers; discord.py reads them like production.
+        info = request.match_info.route.resource
+        name = info.canonical if info is not None else request.path
+        reset = time.time() + 1.0
+        return {"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "49", "X-RateLimit-Reset": f"{reset:.3f}",
+                "X-RateLimit-Reset-After": "1.000", "X-RateLimit-Bucket": _bucket(f"{request.method} {name}")}
+
+    def _take_budget(self, request: web.Request, channel_id: int, kind: str) -> None:
+        """Per-channel fixed window shared by message create and edit (a thread is its own channel).
+        Create and edit report different bucket hashes, so discord.py tracks them apart and can
+        overrun the shared budget exactly as a real bot can."""
+        now = asyncio.get_running_loop().time()
+        win = self._windows.get(channel_id)
+        if win is None or now >= win.start + self.rate_window:
+            win = self._windows[channel_id] = _Window(now)
+        reset_after = max(win.start + self.rate_window - now, 0.001)
+        headers = {"X-RateLimit-Limit": str(self.rate_limit), "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+                   "X-RateLimit-Reset-After": f"{reset_after:.3f}", "X-RateLimit-Bucket": _bucket(kind)}
+        if win.used >= self.rate_limit:
+            raise self._rate_limited(reset_after, headers)
+        win.used += 1
+        request[RATE_HEADERS] = {**headers, "X-RateLimit-Remaining": str(self.rate_limit - win.used)}
+
+    def _rate_limited(self, retry_after: float, headers: dict[str, str]) -> ApiError:
+        self.rate_limit_hits += 1
+        body = {"message": "You are being rate limited.", "retry_after": round(retry_after, 3), "global": False}
+        return ApiError(429, body, {**headers, "Retry-After": str(math.ceil(retry_after)),
+                                    "X-RateLimit-Remaining": "0", "X-RateLimit-Scope": "user"})
+
+    def _forced_edit_failure(self) -> None:
+        if self._edit_failures:
+            status, retry_after = self._edit_failures.pop(0)
+            if status == 429:
+                raise self._rate_limited(retry_after, {"X-RateLimit-Limit": str(self.rate_limit),
+                                                       "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+                                                       "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+                                                       "X-RateLimit-Bucket": _bucket("edit")})
+            raise ApiError(status, {"message": f"{status}: Internal Server Error", "code": 0})
+
+
+    def _channel(self, request: web.Request) -> Channel:
+        ch = self.channels.get(_int(request.match_info["cid"]))
+        if ch is None:
+            raise api_error(404, 10003, "Unknown Channel")
+        return ch
+
+    def _stored(self, ch: Channel, raw_id: str) -> StoredMessage:
+        msg = ch.messages.get(_int(raw_id))
+        if msg is None or msg.deleted:
+            raise api_error(404, 10008, "Unknown Message")
+        return msg
+
+    def _create(self, ch: Channel, body: JSON, *, allow_empty: bool = False, **extra: Any) -> StoredMessage:
+        _validate(body, creating=not allow_empty)
+        msg = StoredMessage(self.snowflake(), ch.id, self.bot_id, body.get("content") or "",
+                            body.get("embeds") or [], body.get("allowed_mentions"),
+                            flags=int(body.get("flags") or 0), **extra)
+        msg.history.append((msg.content, msg.embeds))
+        ch.messages[msg.id] = msg
+        return msg
+
+    def _edit(self, msg: StoredMessage, body: JSON) -> None:
+        _validate(body, creating=False)
+        if "content" in body:
+            msg.content = body["content"] or ""
+        if "embeds" in body:
+            msg.embeds = body["embeds"] or []
+        if "allowed_mentions" in body:
+            msg.allowed_mentions = body["allowed_mentions"]
+        msg.flags &= ~FLAG_LOADING  # editing a deferred "thinking" response resolves it
+        msg.edited_at = _iso()
+        msg.history.append((msg.content, msg.embeds))
+
+    async def _announce(self, event: str, msg: StoredMessage) -> None:
+        if not msg.flags & FLAG_EPHEMERAL:  # ephemeral messages never reach the gateway
+            extra = {"member": self._member(self.bot_id, with_user=False)} if event == "MESSAGE_CREATE" else {}
+            await self._emit(event, {**self._message_payload(msg), **extra})
+
+    # ---- REST handlers -----------------------------------------------------------------------
+    async def _get_me(self, request: web.Request) -> web.Response:
+        return _json_response(self.bot_user)
+
+    async def _typing(self, request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
+    async def _get_application(self, request: web.Request) -> web.Response:
+        return _json_response({"id": str(self.app_id), "name": "twinbot", "description": "", "icon": None,
+                               "bot_public": True, "bot_require_code_grant": False, "flags": 0,
+                               "owner": self._user(self.owner_id), "verify_key": "0" * 64, "team": None,
+                               "bot": self.bot_user, "interactions_endpoint_url": None})
+
+    async def _get_gateway(self, request: web.Request) -> web.Response:
+        return _json_response({"url": self.gateway_url, "shards": 1, "session_start_limit": {
+            "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}})
+
+    async def _commands(self, request: web.Request) -> web.Response:
+        gid = _int(request.match_info["guild"]) if "guild" in request.match_info else None
+        if request.method == "PUT":  # bulk overwrite: keep ids of commands that keep their name
+            old = {c["name"]: c["id"] for c in self.commands.get(gid, [])}
+            self.commands[gid] = [
+                {"type": 1, "options": [], "default_member_permissions": None, "nsfw": False, **cmd,
+                 "id": old.get(cmd["name"]) or str(self.snowflake()), "application_id": str(self.app_id),
+                 "version": str(self.snowflake()), **({"guild_id": str(gid)} if gid else {})}
+                for cmd in request[BODY]]
+            self._changed()
+        elif request.method == "POST":  # upsert one
+            cmd = {"type": 1, "options": [], **request[BODY], "id": str(self.snowflake()),
+                   "application_id": str(self.app_id), "version": str(self.snowflake())}
+            rest = [c for c in self.commands.get(gid, []) if c["name"] != cmd["name"]]
+            self.commands[gid] = [*rest, cmd]
+            return _json_response(cmd)
+        return _json_response(self.commands.get(gid, []))
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        rec = self.interactions.get(_int(request.match_info["iid"]))
+        body: JSON = request[BODY] or {}
+        if rec is None or rec.token != request.match_info["token"]:
+            raise api_error(404, 10062, "Unknown interaction")
+        try:
+            result = await self._accept_callback(rec, body)
+        except ApiError as e:
+            rec.attempts.append(CallbackAttempt(e.status, body.get("type"), body.get("data"), e.body.get("code")))
+            raise
+        finally:
+            rec.answered.set()
+        rec.attempts.append(CallbackAttempt(200, body.get("type"), body.get("data"), None))
+        with_response = request.query.get("with_response", "").lower() in ("1", "true")
+        return _json_response(result) if with_response else web.Response(status=204)
+
+    async def _accept_callback(self, rec: InteractionRecord, body: JSON) -> JSON:
+        if rec.acked:
+            raise api_error(400, 40060, "Interaction has already been acknowledged.")
+        if asyncio.get_running_loop().time() > rec.deadline:
+            raise api_error(404, 10062, "Unknown interaction")
+        ctype, data = int(body["type"]), body.get("data") or {}
+        ch = self.channels[int(rec.payload["channel_id"])]
+        msg: StoredMessage | None = None
+        if ctype in (4, 5):  # message, or deferred "thinking" message
+            meta = {"id": str(rec.id), "type": rec.type, "user": rec.payload["member"]["user"],
+                    "authorizing_integration_owners": rec.payload["authorizing_integration_owners"]}
+            content = data if ctype == 4 else {"flags": int(data.get("flags") or 0) | FLAG_LOADING}
+            msg = self._create(ch, content, allow_empty=ctype == 5, type=20, webhook_id=self.app_id,
+                               interaction_metadata=meta)
+            rec.original_message_id = msg.id
+            await self._announce("MESSAGE_CREATE", msg)
+        rec.response_type, rec.response_data = ctype, data
+        interaction: JSON = {"id": str(rec.id), "type": rec.type, "response_message_loading": ctype == 5,
+                             "response_message_ephemeral": bool(int(data.get("flags") or 0) & FLAG_EPHEMERAL)}
+        result: JSON = {"interaction": interaction}
+        if msg is not None:
+            interaction["response_message_id"] = str(msg.id)
+            result["resource"] = {"type": ctype, **({"message": self._message_payload(msg)} if ctype == 4 else {})}
+        self._changed()
+        return result
+
+    def _webhook_interaction(self, request: web.Request) -> InteractionRecord:
+        rec = next((r for r in self.interactions.values() if r.token == request.match_info["token"]), None)
+        if rec is None or request.match_info["app"] != str(self.app_id) or not rec.acked:
+            raise api_error(404, 10015, "Unknown Webhook")  # the token works only once acknowledged
+        if asyncio.get_running_loop().time() > rec.dispatched_at + self.token_ttl:
+            raise api_error(401, 50027, "Invalid Webhook Token")
+        return rec
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        rec = self._webhook_interaction(request)
+        ch, body = self.channels[int(rec.payload["channel_id"])], request[BODY] or {}
+        original = ch.messages.get(rec.original_message_id or 0)
+        if original is not None and original.flags & FLAG_LOADING:  # first followup resolves a deferral
+            self._edit(original, body)
+            msg = original
+            await self._announce("MESSAGE_UPDATE", msg)
+        else:
+            msg = self._create(ch, body, webhook_id=self.app_id)
+            await self._announce("MESSAGE_CREATE", msg)
+        wait = request.query.get("wait", "").lower() in ("1", "true")
+        return _json_response(self._message_payload(msg)) if wait else web.Response(status=204)
+
+    async def _webhook_message(self, request: web.Request) -> web.Response:
+        rec = self._webhook_interaction(request)
+        ch, raw = self.channels[int(rec.payload["channel_id"])], request.match_info["mid"]
+        msg = self._stored(ch, str(rec.original_message_id or 0) if raw == "@original" else raw)
+        if request.method == "PATCH":
+            self._forced_edit_failure()
+            self._edit(msg, request[BODY] or {})
+            await self._announce("MESSAGE_UPDATE", msg)
+        elif request.method == "DELETE":
+            msg.deleted = True
+            return web.Response(status=204)
+        return _json_response(self._message_payload(msg))
+
+    async def _get_channel(self, request: web.Request) -> web.Response:
+        return _json_response(self._channel_payload(self._channel(request)))
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        ch = self._channel(request)
+        if request.method == "GET":
+            newest = sorted(self.channel_messages(ch.id), key=lambda m: -m.id)
+            return _json_response([self._message_payload(m) for m in newest[: int(request.query.get("limit", 50))]])
+        if request.method != "POST":
+            raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
+        self._take_budget(request, ch.id, "create")
+        if ch.deny_send:
+            raise api_error(403, 50013, "Missing Permissions")
+        msg = self._create(ch, request[BODY] or {})
+        await self._announce("MESSAGE_CREATE", msg)
+        return _json_response(self._message_payload(msg))
+
+    async def _message(self, request: web.Request) -> web.Response:
+        ch = self._channel(request)
+        if request.method == "PATCH":
+            self._forced_edit_failure()
+            self._take_budget(request, ch.id, "edit")
+        msg = self._stored(ch, request.match_info["mid"])
+        if request.method == "PATCH":
+            if msg.author_id != self.bot_id:
+                raise api_error(403, 50005, "Cannot edit a message authored by another user")
+            self._edit(msg, request[BODY] or {})
+            await self._announce("MESSAGE_UPDATE", msg)
+        elif request.method == "DELETE":
+            msg.deleted = True
+            await self._emit("MESSAGE_DELETE", {"id": str(msg.id), "channel_id": str(ch.id),
+                                                   "guild_id": str(self.guild_id)})
+            return web.Response(status=204)
+        return _json_response(self._message_payload(msg))
+
+    async def _new_thread(self, request: web.Request, parent: Channel, tid: int | None, ttype: int) -> Channel:
+        body = request[BODY] or {}
+        if self.deny_threads:
+            raise api_error(403, 50013, "Missing Permissions")
+        name = str(body.get("name") or "")
+        if not 1 <= len(name) <= 100:
+            raise api_error(400, 50035, "Invalid Form Body", {"name": {"_errors": [
+                {"code": "BASE_TYPE_BAD_LENGTH", "message": "Must be between 1 and 100 in length."}]}})
+        thread = Channel(tid or self.snowflake(), ttype, name, parent.id, owner_id=self.bot_id,
+                         auto_archive_duration=int(body.get("auto_archive_duration") or 1440))
+        self.channels[thread.id] = thread
+        await self._emit("THREAD_CREATE", {**self._channel_payload(thread), "newly_created": True})
+        return thread
+
+    async def _thread_from_message(self, request: web.Request) -> web.Response:
+        parent = self._channel(request)
+        msg = self._stored(parent, request.match_info["mid"])
+        if msg.thread_id is not None:
+            raise api_error(400, 160004, "A thread has already been created for this message")
+        thread = await self._new_thread(request, parent, msg.id, 11)  # thread id == message id
+        msg.thread_id, msg.flags = thread.id, msg.flags | FLAG_HAS_THREAD
+        return _json_response(self._channel_payload(thread))
+
+    async def _thread_without_message(self, request: web.Request) -> web.Response:
+        parent = self._channel(request)
+        ttype = int((request[BODY] or {}).get("type") or 12)  # the API defaults to a private thread
+        return _json_response(self._channel_payload(await self._new_thread(request, parent, None, ttype)))
+
+    async def _own_reaction(self, request: web.Request) -> web.Response:
+        ch = self._channel(request)
+        msg = self._stored(ch, request.match_info["mid"])
+        if request.method not in ("PUT", "DELETE"):
+            raise web.HTTPMethodNotAllowed(request.method, ["PUT", "DELETE"])
+        await self._reaction(request.method == "PUT", ch.id, msg.id, self.bot_id, request.match_info["emoji"], False)
+        return web.Response(status=204)
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise api_error(404, 0, "404: Not Found") from None
+
+
+def _emoji(key: str) -> JSON:
+    name, _, eid = key.partition(":")  # "name:id" for custom emoji, else the unicode emoji
+    return {"id": eid or None, "name": name}
+
+
+def _embed_size(embed: JSON) -> int:
+    parts = [embed.get("title"), embed.get("description"), (embed.get("footer") or {}).get("text"),
+             (embed.get("author") or {}).get("name")]
+    parts += [f.get(k) for f in embed.get("fields") or [] for k in ("name", "value")]
+    return sum(len(p) for p in parts if isinstance(p, str))
+
+
+def _validate(body: JSON, *, creating: bool) -> None:
+    """Discord's message limits, answered with its 50035 error tree."""
+    errors: JSON = {}
+    content, embeds = body.get("content"), body.get("embeds") or []
+    if isinstance(content, str) and len(content) > 2000:
+        errors["content"] = _too_long(2000)
+    if len(embeds) > 10:
+        errors["embeds"] = _too_long(10)
+    else:
+        for i, embed in enumerate(embeds):
+            if len(embed.get("description") or "") > 4096:
+                errors.setdefault("embeds", {})[str(i)] = {"description": _too_long(4096)}
+        if "embeds" not in errors and sum(map(_embed_size, embeds)) > 6000:
+            errors["embeds"] = {"_errors": [{"code": "MAX_EMBED_SIZE_EXCEEDED",
+                                             "message": "Embed size exceeds maximum size of 6000"}]}
+    if errors:
+        raise api_error(400, 50035, "Invalid Form Body", errors)
+    if creating and not (content or embeds or body.get("sticker_ids") or body.get("components")
+                         or body.get("attachments") or body.get("poll")):
+        raise api_error(400, 50006, "Cannot send an empty message")
+
+
+class pointed_at:  # noqa: N801  (reads as a function: ``with pointed_at(fake):``)
+    """Point discord.py's REST base and default gateway at the fake, restore them on exit.
+    Works with ``with`` and ``async with`` (so it can share one ``async with`` line)."""
+
+    def __init__(self, fake: DiscordFake) -> None:
+        self.fake = fake
+        self.saved: tuple[str, yarl.URL] | None = None
+
+    def __enter__(self) -> DiscordFake:
+        self.saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+        discord.http.Route.BASE = self.fake.rest_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.fake.gateway_url)
+        return self.fake
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.saved is not None
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self.saved
+
+    async def __aenter__(self) -> DiscordFake:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__()
+
+
+@contextlib.asynccontextmanager
+async def running_client(client: discord.Client, token: str = "fake-token",
+                         timeout: float = 5.0) -> AsyncIterator[discord.Client]:
+    """Start `client` (already pointed at a fake), wait for on_ready, and close it cleanly."""
+    task = asyncio.create_task(client.start(token))
+    ready = asyncio.create_task(client.wait_until_ready())
+    try:
+        await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()  # surface a failed login/connect
+        if not ready.done():
+            raise TimeoutError("discord client did not become ready")
+        yield client
+    finally:
+        ready.cancel()
+        await client.close()
+        await asyncio.gather(task, ready, return_exceptions=True)
