@@ -600,7 +600,7 @@ class DiscordFake:
             rec.response = {"message": f"{e.status}: {e.reason}", "code": 0}
             resp = _json_response(rec.response, e.status)
         rl = request.get(RATE_HEADERS) or self._generic_rl(request)
-        for key, value in rl.items():
+        for key, value in {**rl, "Via": "1.1 google"}.items():
             resp.headers.setdefault(key, value)  # a 429 keeps its own X-RateLimit-* values
         rec.status, rec.response_headers = resp.status, dict(resp.headers)
         if isinstance(resp, web.Response) and isinstance(resp.body, bytes) and rec.response is None:

@@ -198,7 +198,12 @@ class SlackFake:
         return ch
 
     def fail_next(
-        self, method: str, times: int = 1, *, status: int = 200, error: str | None = None,
+        self,
+        method: str,
+        times: int = 1,
+        *,
+        status: int = 200,
+        error: str | None = None,
         retry_after: int = 1,
     ) -> None:
         """Next `times` calls of `method`: status 429 -> ratelimited with Retry-After,
@@ -367,8 +372,13 @@ class SlackFake:
 
     def _message_json(self, m: Message) -> JSON:
         d: JSON = {
-            "type": "message", "user": m.user, "bot_id": self.bot_id, "app_id": self.app_id,
-            "team": self.team_id, "ts": m.ts, "text": m.text,
+            "type": "message",
+            "user": m.user,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "team": self.team_id,
+            "ts": m.ts,
+            "text": m.text,
         }
         if m.blocks is not None:
             d["blocks"] = m.blocks
@@ -381,9 +391,14 @@ class SlackFake:
     def _auth_test(self, p: JSON) -> JSON:
         # bolt takes user_id as the bot user id (because bot_id is set) and ignores its events
         return {
-            "ok": True, "url": f"https://{self.team_domain}.slack.com/", "team": "Twinbot Test",
-            "user": "twinbot", "team_id": self.team_id, "user_id": self.bot_user_id,
-            "bot_id": self.bot_id, "is_enterprise_install": False,
+            "ok": True,
+            "url": f"https://{self.team_domain}.slack.com/",
+            "team": "Twinbot Test",
+            "user": "twinbot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
         }
 
     def _post_message(self, p: JSON) -> JSON:
@@ -459,8 +474,13 @@ class SlackFake:
     # ---- payload builders and HTTP-mode drivers --------------------------------------------
 
     def slash_command_payload(
-        self, command: str = "/compare", text: str = "", *, user_id: str | None = None,
-        channel_id: str | None = None, **extra: str,
+        self,
+        command: str = "/compare",
+        text: str = "",
+        *,
+        user_id: str | None = None,
+        channel_id: str | None = None,
+        **extra: str,
     ) -> dict[str, str]:
         """The form fields Slack sends for a slash command (same dict in Socket Mode)."""
         channel_id = channel_id or self.channel_id
@@ -468,42 +488,71 @@ class SlackFake:
             self.add_channel(channel_id)
         n = next(self._ids)
         return {
-            "token": self.verification_token, "team_id": self.team_id,
-            "team_domain": self.team_domain, "channel_id": channel_id, "channel_name": "general",
-            "user_id": user_id or self.user_id, "user_name": "human", "command": command,
-            "text": text, "api_app_id": self.app_id, "is_enterprise_install": "false",
-            "response_url": self.response_url(), "trigger_id": f"{n}.{n}.{uuid.uuid4().hex}",
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel_id,
+            "channel_name": "general",
+            "user_id": user_id or self.user_id,
+            "user_name": "human",
+            "command": command,
+            "text": text,
+            "api_app_id": self.app_id,
+            "is_enterprise_install": "false",
+            "response_url": self.response_url(),
+            "trigger_id": f"{n}.{n}.{uuid.uuid4().hex}",
             **extra,
         }
 
     def event_callback(self, event: JSON) -> JSON:
         """The Events API body (`event_callback`) wrapping `event`."""
         return {
-            "token": self.verification_token, "team_id": self.team_id, "api_app_id": self.app_id,
-            "event": event, "type": "event_callback", "event_id": f"Ev{next(self._ids):08d}",
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "api_app_id": self.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{next(self._ids):08d}",
             "event_time": int(time.time()),
-            "authorizations": [{
-                "enterprise_id": None, "team_id": self.team_id, "user_id": self.bot_user_id,
-                "is_bot": True, "is_enterprise_install": False,
-            }],
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": self.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
             "is_ext_shared_channel": False,
         }
 
     def reaction_event(
-        self, reaction: str, item_ts: str, *, user: str | None = None,
-        channel: str | None = None, removed: bool = False,
+        self,
+        reaction: str,
+        item_ts: str,
+        *,
+        user: str | None = None,
+        channel: str | None = None,
+        removed: bool = False,
     ) -> JSON:
         """A reaction_added (or reaction_removed) event on a message."""
         return {
             "type": "reaction_removed" if removed else "reaction_added",
-            "user": user or self.user_id, "reaction": reaction, "item_user": self.bot_user_id,
+            "user": user or self.user_id,
+            "reaction": reaction,
+            "item_user": self.bot_user_id,
             "item": {"type": "message", "channel": channel or self.channel_id, "ts": item_ts},
             "event_ts": f"{time.time():.6f}",
         }
 
     def signed_slash_command(
-        self, command: str = "/compare", text: str = "", *, timestamp: int | None = None,
-        secret: str | None = None, **kw: str,
+        self,
+        command: str = "/compare",
+        text: str = "",
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        **kw: str,
     ) -> tuple[str, dict[str, str]]:
         """(body, headers) for POSTing a slash command to bolt's HTTP endpoint."""
         body = urlencode(self.slash_command_payload(command, text, **kw))
@@ -526,12 +575,18 @@ class SlackFake:
         await ws.prepare(request)
         self._sockets.append(ws)
         self._changed.set()
-        await ws.send_json({
-            "type": "hello", "num_connections": len(self._sockets),
-            "debug_info": {"host": "applink-fake", "build_number": 1,
-                           "approximate_connection_time": 18060},
-            "connection_info": {"app_id": self.app_id},
-        })
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {
+                    "host": "applink-fake",
+                    "build_number": 1,
+                    "approximate_connection_time": 18060,
+                },
+                "connection_info": {"app_id": self.app_id},
+            }
+        )
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -560,7 +615,9 @@ class SlackFake:
         await self.wait_for(lambda: self.connected)
         envelope_id = str(uuid.uuid4())
         envelope: JSON = {
-            "envelope_id": envelope_id, "payload": payload, "type": type_,
+            "envelope_id": envelope_id,
+            "payload": payload,
+            "type": type_,
             "accepts_response_payload": accepts_response_payload,
         }
         if type_ == "events_api":
@@ -569,9 +626,7 @@ class SlackFake:
         await self._sockets[-1].send_json(envelope)
         return envelope_id
 
-    async def send_slash_command(
-        self, command: str = "/compare", text: str = "", **kw: str
-    ) -> str:
+    async def send_slash_command(self, command: str = "/compare", text: str = "", **kw: str) -> str:
         payload = self.slash_command_payload(command, text, **kw)
         return await self.send_envelope("slash_commands", payload, accepts_response_payload=True)
 

@@ -36,7 +36,9 @@ class Bot(discord.Client):
                 self.outcome.set_result(None)
 
         @echo.autocomplete("text")
-        async def echo_complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        async def echo_complete(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
             return [app_commands.Choice(name=f"{current}!", value=f"{current}!")]
 
     async def setup_hook(self) -> None:
@@ -83,7 +85,11 @@ async def test_echo_defers_threads_sends_edits_and_reacts() -> None:
 
             [thread] = fake.threads()
             parent = fake.message(thread.id)  # a thread started from a message takes its id
-            assert thread.type == 11 and thread.parent_id == fake.channel_id and parent.thread_id == thread.id
+            assert (
+                thread.type == 11
+                and thread.parent_id == fake.channel_id
+                and parent.thread_id == thread.id
+            )
             [reply] = fake.channel_messages(thread.id)
             assert reply.contents == ["hi <@1> @everyone", "hi <@1> @everyone (edited)"]
             assert reply.reactions == {"👍": {fake.bot_id}}
@@ -92,11 +98,15 @@ async def test_echo_defers_threads_sends_edits_and_reacts() -> None:
 
             original = fake.message(rec.original_message_id or 0)
             assert original.content == f"See <#{thread.id}>" and not original.flags & 128
-            outgoing = fake.calls("POST", "/channels/*/messages") + fake.calls("PATCH", "/channels/*/messages/*")
+            outgoing = fake.calls("POST", "/channels/*/messages") + fake.calls(
+                "PATCH", "/channels/*/messages/*"
+            )
             assert len(outgoing) == 3
             assert all(r.json["allowed_mentions"] == {"parse": []} for r in outgoing)
             with_body = [r for r in fake.requests if r.status != 204]
-            assert with_body and all(r.response_headers["Content-Type"] == "application/json" for r in with_body)
+            assert with_body and all(
+                r.response_headers["Content-Type"] == "application/json" for r in with_body
+            )
             assert fake.rate_limit_hits == 0
 
 
@@ -126,7 +136,9 @@ async def test_late_ack_is_unknown_interaction() -> None:
 async def test_second_ack_is_already_acknowledged() -> None:
     async def twice(interaction: discord.Interaction, text: str) -> None:
         await interaction.response.defer()
-        interaction.response._response_type = None  # get past discord.py's own guard to reach the API
+        interaction.response._response_type = (
+            None  # get past discord.py's own guard to reach the API
+        )
         await interaction.response.send_message("again")
 
     async with DiscordFake() as fake, pointed_at(fake):
@@ -170,11 +182,21 @@ async def test_429_on_shared_budget_then_discordpy_waits_and_succeeds() -> None:
             headers = limited.response_headers
             assert headers["Via"] == "1.1 google" and headers["X-RateLimit-Remaining"] == "0"
             assert float(headers["Retry-After"]) >= limited.response["retry_after"] > 0
-            assert {"X-RateLimit-Limit", "X-RateLimit-Reset", "X-RateLimit-Reset-After",
-                    "X-RateLimit-Bucket", "X-RateLimit-Scope"} <= headers.keys()
+            assert {
+                "X-RateLimit-Limit",
+                "X-RateLimit-Reset",
+                "X-RateLimit-Reset-After",
+                "X-RateLimit-Bucket",
+                "X-RateLimit-Scope",
+            } <= headers.keys()
             assert limited.response["global"] is False
-            retried = [r for r in fake.requests if (r.method, r.path) == (limited.method, limited.path)]
-            assert retried[-1].status == 200 and retried[-1].at - start >= limited.response["retry_after"] - 0.05
+            retried = [
+                r for r in fake.requests if (r.method, r.path) == (limited.method, limited.path)
+            ]
+            assert (
+                retried[-1].status == 200
+                and retried[-1].at - start >= limited.response["retry_after"] - 0.05
+            )
             assert fake.message(first.id).content == "b"
             assert [m.content for m in fake.channel_messages(fake.channel_id)] == ["b", "c"]
 
@@ -199,7 +221,9 @@ async def test_switches_deny_threads_send_and_failing_edits() -> None:
                 fake.fail_next_edits(1, status=429, retry_after=0.05)
                 await msg.edit(content="edited")  # discord.py sleeps out the 429 and retries
                 assert fake.rate_limit_hits == 1
-                assert [r.status for r in fake.calls("PATCH", f"/channels/*/messages/{msg.id}")] == [429, 200]
+                assert [
+                    r.status for r in fake.calls("PATCH", f"/channels/*/messages/{msg.id}")
+                ] == [429, 200]
                 assert fake.message(msg.id).contents == ["parent", "edited"]
 
 
@@ -211,8 +235,16 @@ async def test_raw_reactions_from_users_reach_the_client() -> None:
         await fake.dispatch_reaction_add(fake.channel_id, msg.id, fake.user_id, "👍")
         added = await asyncio.wait_for(bot.raw_reactions.get(), 5)
         assert (added.event_type, added.user_id, added.message_id, added.guild_id) == (
-            "REACTION_ADD", fake.user_id, msg.id, fake.guild_id)
-        assert str(added.emoji) == "👍" and added.burst is False and added.type is discord.ReactionType.normal
+            "REACTION_ADD",
+            fake.user_id,
+            msg.id,
+            fake.guild_id,
+        )
+        assert (
+            str(added.emoji) == "👍"
+            and added.burst is False
+            and added.type is discord.ReactionType.normal
+        )
         assert added.member is not None and added.member.id == fake.user_id
         assert added.message_author_id == fake.bot_id
         await fake.dispatch_reaction_remove(fake.channel_id, msg.id, fake.user_id, "👍")

@@ -211,7 +211,8 @@ async def test_update_budget_429_then_retry_handler_succeeds() -> None:
         assert err.value.response.headers["Retry-After"] == "1"
 
         retrying = AsyncWebClient(
-            token=fake.bot_token, base_url=fake.api_url,
+            token=fake.bot_token,
+            base_url=fake.api_url,
             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
         )
         resp = await retrying.chat_update(channel=fake.channel_id, ts=ts, text="final")
@@ -304,15 +305,20 @@ async def test_reactions_form_params_and_state() -> None:
         client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
         ts = (await client.chat_postMessage(channel=fake.channel_id, text="vote"))["ts"]
         await client.reactions_add(channel=fake.channel_id, timestamp=ts, name="one")
-        assert await slack_error(
-            client.reactions_add(channel=fake.channel_id, timestamp=ts, name="one")
-        ) == "already_reacted"
+        assert (
+            await slack_error(
+                client.reactions_add(channel=fake.channel_id, timestamp=ts, name="one")
+            )
+            == "already_reacted"
+        )
         await client.reactions_remove(channel=fake.channel_id, timestamp=ts, name="one")
         assert fake.message(fake.channel_id, ts).reactions == []
         await client.chat_delete(channel=fake.channel_id, ts=ts)
         assert fake.thread(fake.channel_id, ts) == []
         assert fake.calls_to("reactions.add")[0].params == {
-            "channel": fake.channel_id, "timestamp": ts, "name": "one",
+            "channel": fake.channel_id,
+            "timestamp": ts,
+            "name": "one",
         }
 
 
@@ -320,8 +326,12 @@ async def test_reactions_form_params_and_state() -> None:
 async def test_form_body_with_token_field_and_json_string_blocks() -> None:
     async with SlackFake() as fake, aiohttp.ClientSession() as http:
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]
-        form = {"token": fake.bot_token, "channel": fake.channel_id, "text": "hi",
-                "blocks": json.dumps(blocks)}
+        form = {
+            "token": fake.bot_token,
+            "channel": fake.channel_id,
+            "text": "hi",
+            "blocks": json.dumps(blocks),
+        }
         async with http.post(fake.api_url + "chat.postMessage", data=form) as resp:
             body = await resp.json()
         assert body["ok"], body
