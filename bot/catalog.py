@@ -7,10 +7,18 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
-from bot.domain import Framing, ModelPair
+from bot.domain import BackendKind, Framing, ModelPair
 from bot.errors import PromptsError
 
 PAIRS_FILE = "pairs.toml"
@@ -18,6 +26,9 @@ FRAMINGS_FILE = "framings.toml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 # An Ollama tag: model[:tag], optionally with a namespace or registry in front.
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*(:[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+# An OpenAI-compatible server's model id is whatever it lists (a Hugging Face id, a path…).
+_MODEL_ID = re.compile(r"^\S+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class _Named(BaseModel):
@@ -37,17 +48,76 @@ _Entry = TypeVar("_Entry", bound="_Named")
 
 
 class _PairEntry(_Named):
+    # Field order matters: each validator sees the fields above it in `info.data`.
+    backend: BackendKind = BackendKind.OLLAMA
     base: str
     instruct: str
     description: str = ""
     think: bool | None = False
+    base_endpoint: str | None = None
+    instruct_endpoint: str | None = None
+    endpoint: str | None = Field(default=None, validate_default=True)
+    api_key_env: str | None = None
 
     @field_validator("base", "instruct")
     @classmethod
-    def _tag(cls, value: str) -> str:
-        if not _TAG.match(value):
+    def _tag(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("backend") is BackendKind.OPENAI:
+            if not _MODEL_ID.match(value):
+                raise ValueError("must be the model id the server lists at /v1/models")
+        elif not _TAG.match(value):
             raise ValueError(f"{value!r} is not an Ollama model tag like 'llama3.2:1b-text-q4_K_M'")
         return value
+
+    @field_validator("think")
+    @classmethod
+    def _think_is_ollamas(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        if info.data.get("backend") is BackendKind.OPENAI:
+            raise ValueError("applies to Ollama pairs only")
+        return value
+
+    @field_validator("base_endpoint", "instruct_endpoint", "endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None, info: ValidationInfo) -> str | None:
+        backend = info.data.get("backend")  # None: `backend` itself is wrong, reported already
+        openai = backend is BackendKind.OPENAI
+        if value is None:
+            both_sides = info.data.get("base_endpoint") and info.data.get("instruct_endpoint")
+            if openai and info.field_name == "endpoint" and not both_sides:
+                raise ValueError(
+                    'required for backend = "openai": the server\'s base URL, '
+                    "e.g. http://127.0.0.1:8000/v1 (or base_endpoint and instruct_endpoint)"
+                )
+            return None
+        if backend is BackendKind.OLLAMA:
+            raise ValueError('only for backend = "openai"; Ollama pairs use TWINBOT_OLLAMA_HOST')
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL like http://127.0.0.1:8000/v1")
+        return value.strip().rstrip("/")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_variable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("backend") is BackendKind.OLLAMA:
+            raise ValueError('only for backend = "openai"')
+        if value is not None and not _ENV_NAME.match(value):
+            # Keys never live in prompts/: this field names the variable that holds one.
+            raise ValueError("must name an environment variable (like VLLM_API_KEY), not a key")
+        return value
+
+    def to_pair(self) -> ModelPair:
+        return ModelPair(
+            self.name,
+            self.base,
+            self.instruct,
+            self.description,
+            self.think,
+            backend=self.backend,
+            base_endpoint=self.base_endpoint or self.endpoint,
+            instruct_endpoint=self.instruct_endpoint or self.endpoint,
+            api_key_env=self.api_key_env,
+        )
 
 
 class _FramingEntry(_Named):
@@ -139,10 +209,7 @@ def _parse_all(path: Path, table: str, model: type[_Entry]) -> list[_Entry]:
 
 
 def load_catalog(directory: Path) -> Catalog:
-    pairs = {
-        e.name: ModelPair(e.name, e.base, e.instruct, e.description, e.think)
-        for e in _parse_all(directory / PAIRS_FILE, "pair", _PairEntry)
-    }
+    pairs = {e.name: e.to_pair() for e in _parse_all(directory / PAIRS_FILE, "pair", _PairEntry)}
     framings = {
         e.name: Framing(e.name, e.template, tuple(e.stop), e.description)
         for e in _parse_all(directory / FRAMINGS_FILE, "framing", _FramingEntry)

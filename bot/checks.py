@@ -8,8 +8,7 @@ from bot.backend import Backend, canonical_tag
 from bot.catalog import load_catalog
 from bot.config import Settings
 from bot.errors import BackendError, TwinbotError
-from bot.runtime import make_backend
-from bot.store import Store
+from bot.runtime import make_backend, open_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +77,7 @@ async def run_checks(settings: Settings) -> list[Check]:
         await backend.close()
 
     try:
-        store = await Store.open(settings.database_path)
+        store = await open_store(settings)
         try:
             await store.check_writable()
             version = str(await store.schema_version())

@@ -7,6 +7,7 @@ import asyncio
 import importlib
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -14,9 +15,13 @@ from rich.console import Console
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain import Requester, SideStatus
 from bot.errors import TwinbotError
+from bot.export import ExportFormat, export_text
+from bot.leaderboard import Leaderboard, leaderboard_for, leaderboard_text
 from bot.logs import configure_logging
+from bot.periods import parse_moment
 from bot.requests import build_request
-from bot.runtime import open_runtime
+from bot.runtime import open_runtime, open_store
+from bot.store import VoteFilter, utc_iso
 
 EXIT_OK = 0
 EXIT_SIDE_FAILED = 1
@@ -55,9 +60,73 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("pairs", help="list model pairs and whether each tag is pulled")
     commands.add_parser("doctor", help="check Ollama, the pairs, the database and the settings")
 
+    stats = commands.add_parser("stats", help="the leaderboard: win rates and ratings from votes")
+    _add_vote_filters(stats)
+    stats.add_argument("--chart", metavar="FILE.png", help="also write the win-rate chart")
+
+    export = commands.add_parser("export", help="write the votes as a preference dataset")
+    export.add_argument("--format", required=True, choices=[f.value for f in ExportFormat])
+    export.add_argument("-o", "--output", required=True, metavar="FILE")
+    _add_vote_filters(export)
+
+    commands.add_parser("recompute-votes", help="rebuild every vote from the reaction log")
+
     run = commands.add_parser("run", help="run the chat bot on a platform")
     run.add_argument("platform", choices=sorted(PLATFORM_RUNNERS))
     return parser
+
+
+def _add_vote_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channel", help="only comparisons in this channel id")
+    parser.add_argument("--pair", help="only this pair")
+    parser.add_argument("--since", help="from this time: 2026-05-01, 2026-05-01T12:00, or 7d")
+    parser.add_argument("--until", help="before this time (same forms)")
+    parser.add_argument("--blind-only", action="store_true", help="only votes cast blind")
+
+
+def _vote_filter(args: argparse.Namespace) -> VoteFilter:
+    return VoteFilter(
+        channel_id=args.channel,
+        pair=args.pair,
+        since=utc_iso(parse_moment(args.since)) if args.since else None,
+        until=utc_iso(parse_moment(args.until)) if args.until else None,
+        blind_only=args.blind_only,
+    )
+
+
+async def _leaderboard(settings: Settings, where: VoteFilter) -> Leaderboard:
+    async with await open_store(settings) as store:
+        return await leaderboard_for(store, where)
+
+
+def _stats(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    board = asyncio.run(_leaderboard(settings, _vote_filter(args)))
+    console.print(leaderboard_text(board), markup=False, highlight=False)
+    if args.chart:
+        from bot.chart import win_rate_chart  # matplotlib loads slowly: only when asked
+
+        Path(args.chart).write_bytes(win_rate_chart(board))
+        console.print(f"chart written to {args.chart}", markup=False, highlight=False)
+    return EXIT_OK
+
+
+async def _export_text(settings: Settings, fmt: ExportFormat, where: VoteFilter) -> tuple[str, int]:
+    async with await open_store(settings) as store:
+        return await export_text(store, fmt, where)
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    text, rows = asyncio.run(_export_text(settings, ExportFormat(args.format), _vote_filter(args)))
+    Path(args.output).write_text(text, encoding="utf-8")
+    print(f"{rows} rows written to {args.output} ({args.format})")
+    return EXIT_OK
+
+
+async def _recompute_votes(settings: Settings) -> int:
+    async with await open_store(settings) as store:
+        count = await store.recompute_votes()
+    print(f"{count} votes derived from the reaction log")
+    return EXIT_OK
 
 
 async def _compare(settings: Settings, args: argparse.Namespace, console: Console) -> int:
@@ -139,6 +208,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_pairs(settings, console))
         if args.command == "doctor":
             return asyncio.run(_doctor(settings, console))
+        if args.command == "stats":
+            return _stats(settings, args, console)
+        if args.command == "export":
+            return _export(settings, args)
+        if args.command == "recompute-votes":
+            return asyncio.run(_recompute_votes(settings))
         return asyncio.run(_run_platform(settings, args.platform))
     except TwinbotError as exc:
         print(f"twinbot: {exc}", file=sys.stderr)

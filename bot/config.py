@@ -49,6 +49,13 @@ class Settings(BaseSettings):
 
     # Storage.
     database_path: Path = Path("twinbot.sqlite3")
+    # Off: user ids are stored as salted hashes (the salt is per install, in the database).
+    store_user_ids: bool = False
+
+    # Votes: blind comparisons hide which side is which until a vote or the close time.
+    blind_default: bool = False
+    blind_channels: Annotated[list[str], NoDecode] = []
+    blind_reveal_after: Annotated[float, Field(gt=0, le=7 * 24 * 3600)] = 3600.0
 
     # Terminal rendering: how often the live view redraws (seconds).
     terminal_refresh_interval: Annotated[float, Field(gt=0, le=10)] = 0.1
@@ -76,7 +83,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("discord_channels", "slack_channels", mode="before")
+    @field_validator("discord_channels", "slack_channels", "blind_channels", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

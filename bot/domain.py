@@ -12,6 +12,13 @@ class Role(enum.StrEnum):
     INSTRUCT = "instruct"
 
 
+class BackendKind(enum.StrEnum):
+    """Which protocol a pair's server speaks."""
+
+    OLLAMA = "ollama"
+    OPENAI = "openai"  # any OpenAI-compatible server: vLLM, SGLang, llama.cpp, LiteLLM
+
+
 class SideStatus(enum.StrEnum):
     WAITING = "waiting"
     STREAMING = "streaming"
@@ -30,9 +37,18 @@ class ModelPair:
     description: str = ""
     # Sent on the instruct side only: instruct siblings that think must be told not to.
     instruct_think: bool | None = False
+    backend: BackendKind = BackendKind.OLLAMA
+    # OpenAI-compatible pairs only: each side's base URL (ending in /v1; one engine process
+    # often serves one model) and the name of the environment variable holding the API key.
+    base_endpoint: str | None = None
+    instruct_endpoint: str | None = None
+    api_key_env: str | None = None
 
     def tag(self, role: Role) -> str:
         return self.base if role is Role.BASE else self.instruct
+
+    def endpoint(self, role: Role) -> str | None:
+        return self.base_endpoint if role is Role.BASE else self.instruct_endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +79,15 @@ class GenerationOptions:
             options["stop"] = list(stop)
         return options
 
+    def to_openai(self, stop: tuple[str, ...]) -> dict[str, Any]:
+        """The same options in the OpenAI API's request fields."""
+        options: dict[str, Any] = {"max_tokens": self.max_tokens, "temperature": self.temperature}
+        if self.seed is not None:
+            options["seed"] = self.seed
+        if stop:
+            options["stop"] = list(stop)
+        return options
+
     def as_dict(self) -> dict[str, Any]:
         return {"max_tokens": self.max_tokens, "temperature": self.temperature, "seed": self.seed}
 
@@ -85,6 +110,9 @@ class CompareRequest:
     framing: Framing
     options: GenerationOptions
     requester: Requester
+    # Blind mode shows the sides as A and B; `shown_first` is the role shown as A.
+    blind: bool = False
+    shown_first: Role = Role.BASE
 
     @property
     def framed_prompt(self) -> str:

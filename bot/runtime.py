@@ -33,10 +33,14 @@ def make_backend(settings: Settings) -> OllamaBackend:
     )
 
 
+async def open_store(settings: Settings) -> Store:
+    return await Store.open(settings.database_path, store_user_ids=settings.store_user_ids)
+
+
 @asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     catalog = load_catalog(settings.prompts_dir)
-    store = await Store.open(settings.database_path)
+    store = await open_store(settings)
     backend = make_backend(settings)
     try:
         yield Runtime(settings, catalog, backend, store, CompareService(backend, store))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +20,7 @@ import aiosqlite
 
 from bot.domain import CompareRequest, Role, SideSnapshot, SideStatus
 from bot.errors import TwinbotError
+from bot.votes import Choice, DerivedVote, ReactionEvent, derive_vote
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +31,13 @@ class StoreError(TwinbotError):
     kind = "store"
 
 
+def utc_iso(moment: datetime) -> str:
+    """One fixed format, so that comparing the strings compares the times."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return utc_iso(datetime.now(UTC))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,23 +68,78 @@ class MessageRef:
     kind: str
 
 
+@dataclass(frozen=True, slots=True)
+class ReactionOutcome:
+    """What one logged reaction did: the user's vote on that comparison afterwards."""
+
+    comparison_id: int
+    role: Role | None
+    user_key: str
+    by_requester: bool
+    vote: DerivedVote | None
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VoteRow:
+    comparison_id: int
+    platform: str
+    channel_id: str | None
+    pair: str
+    base_model: str
+    instruct_model: str
+    framing: str
+    options_json: str
+    created_at: str
+    user_key: str
+    choice: Choice
+    blind: bool
+    voted_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class VoteFilter:
+    channel_id: str | None = None
+    pair: str | None = None
+    since: str | None = None  # ISO 8601, compared with the comparison's creation time
+    until: str | None = None
+    blind_only: bool = False
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, params = ["1 = 1"], []
+        for clause, value in (
+            ("c.channel_id = ?", self.channel_id),
+            ("c.pair = ?", self.pair),
+            ("c.created_at >= ?", self.since),
+            ("c.created_at < ?", self.until),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        if self.blind_only:
+            clauses.append("v.blind = 1")
+        return " AND ".join(clauses), params
+
+
 class Store:
     """One aiosqlite connection in WAL mode; a lock keeps multi-statement writes whole."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: Path, store_user_ids: bool) -> None:
         self._db = db
         self.path = path
+        self._store_user_ids = store_user_ids
+        self._salt = ""
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path) -> Self:
+    async def open(cls, path: Path, *, store_user_ids: bool = False) -> Self:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
             db = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot open the database {path}: {exc}") from None
-        store = cls(db, path)
+        store = cls(db, path, store_user_ids)
         try:
             db.row_factory = aiosqlite.Row
             await db.execute("PRAGMA journal_mode = WAL")
@@ -84,6 +147,7 @@ class Store:
             await db.execute("PRAGMA foreign_keys = ON")
             await db.execute("PRAGMA busy_timeout = 5000")
             await store.migrate()
+            store._salt = await store._install_salt()
         except BaseException:
             await db.close()
             raise
@@ -141,6 +205,32 @@ class Store:
             else:
                 await self._db.commit()
 
+    async def _install_salt(self) -> str:
+        """The per-install salt for user ids, made once and kept in the database."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO install (key, value) VALUES ('user_salt', ?)",
+                (secrets.token_hex(16),),
+            )
+        async with self._db.execute("SELECT value FROM install WHERE key = 'user_salt'") as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return str(row[0])
+
+    def user_key(self, platform: str, user_id: str) -> str:
+        """How a user is stored: a salted hash, or the raw id if the operator chose that."""
+        if self._store_user_ids:
+            return f"{platform}:{user_id}"
+        digest = hashlib.sha256(f"{self._salt}:{platform}:{user_id}".encode()).hexdigest()
+        return f"h:{digest[:32]}"
+
+    def anonymous_key(self, user_key: str) -> str:
+        """A stored key as it may leave the database: raw ids are hashed the way they would be."""
+        if user_key.startswith("h:"):
+            return user_key
+        digest = hashlib.sha256(f"{self._salt}:{user_key}".encode()).hexdigest()
+        return f"h:{digest[:32]}"
+
     async def check_writable(self) -> None:
         """Prove a write would land, without leaving one behind."""
         async with self._write_lock:
@@ -153,15 +243,15 @@ class Store:
             cursor = await db.execute(
                 """INSERT INTO comparisons (created_at, platform, workspace_id, channel_id,
                        requester_id, requester_name, prompt, pair, base_model, instruct_model,
-                       framing, framed_prompt, stop_json, options_json)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       framing, framed_prompt, stop_json, options_json, blind, shown_first)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     utc_now(),
                     who.platform,
                     who.workspace_id,
                     who.channel_id,
-                    who.user_id,
-                    who.user_name,
+                    self.user_key(who.platform, who.user_id),
+                    who.user_name if self._store_user_ids else "",
                     request.prompt,
                     request.pair.name,
                     request.pair.base,
@@ -170,6 +260,8 @@ class Store:
                     request.framed_prompt,
                     json.dumps(list(request.framing.stop)),
                     json.dumps(request.options.as_dict()),
+                    int(request.blind),
+                    request.shown_first.value,
                 ),
             )
             comparison_id = cursor.lastrowid
@@ -276,3 +368,173 @@ class Store:
         ) as cursor:
             rows = await cursor.fetchall()
         return {Role(row["role"]): dict(row) for row in rows}
+
+    # --- reactions and votes -----------------------------------------------------------------
+
+    async def record_reaction(
+        self,
+        *,
+        platform: str,
+        channel_id: str,
+        message_id: str,
+        user_id: str,
+        emoji: str,
+        added: bool,
+        by_bot: bool = False,
+        occurred_at: datetime | None = None,
+    ) -> ReactionOutcome | None:
+        """Log a reaction on a twinbot message and re-derive that user's vote; None if not ours."""
+        ref = await self.message_ref(platform, channel_id, message_id)
+        if ref is None:
+            return None
+        user_key = self.user_key(platform, user_id)
+        when = utc_iso(occurred_at) if occurred_at else utc_now()
+        async with self._transaction() as db:
+            await db.execute(
+                """INSERT INTO reactions (platform, comparison_id, channel_id, message_id, role,
+                       user_key, emoji, action, by_bot, occurred_at, recorded_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    platform,
+                    ref.comparison_id,
+                    channel_id,
+                    message_id,
+                    None if ref.role is None else ref.role.value,
+                    user_key,
+                    emoji,
+                    "added" if added else "removed",
+                    int(by_bot),
+                    when,
+                    utc_now(),
+                ),
+            )
+            before, after, requester = await self._rederive(db, ref.comparison_id, user_key)
+        return ReactionOutcome(
+            comparison_id=ref.comparison_id,
+            role=ref.role,
+            user_key=user_key,
+            by_requester=requester == user_key,
+            vote=after,
+            changed=before != (after.choice if after else None),
+        )
+
+    async def _rederive(
+        self, db: aiosqlite.Connection, comparison_id: int, user_key: str
+    ) -> tuple[Choice | None, DerivedVote | None, str]:
+        """Inside a transaction: derive one user's vote from the log and store it."""
+        async with db.execute(
+            "SELECT shown_first, blind, revealed_at, requester_id FROM comparisons WHERE id = ?",
+            (comparison_id,),
+        ) as cursor:
+            comparison = await cursor.fetchone()
+        assert comparison is not None
+        async with db.execute(
+            "SELECT choice FROM votes WHERE comparison_id = ? AND user_key = ?",
+            (comparison_id, user_key),
+        ) as cursor:
+            previous = await cursor.fetchone()
+        async with db.execute(
+            """SELECT id, role, emoji, action, by_bot, occurred_at FROM reactions
+               WHERE comparison_id = ? AND user_key = ?""",
+            (comparison_id, user_key),
+        ) as cursor:
+            events = [
+                ReactionEvent(
+                    id=row["id"],
+                    role=None if row["role"] is None else Role(row["role"]),
+                    emoji=row["emoji"],
+                    added=row["action"] == "added",
+                    by_bot=bool(row["by_bot"]),
+                    occurred_at=row["occurred_at"],
+                )
+                for row in await cursor.fetchall()
+            ]
+        vote = derive_vote(events, Role(comparison["shown_first"]))
+        if vote is None:
+            await db.execute(
+                "DELETE FROM votes WHERE comparison_id = ? AND user_key = ?",
+                (comparison_id, user_key),
+            )
+        else:
+            revealed_at = comparison["revealed_at"]
+            blind = bool(comparison["blind"]) and (
+                revealed_at is None or vote.reaction.occurred_at < revealed_at
+            )
+            await db.execute(
+                """INSERT OR REPLACE INTO votes (comparison_id, user_key, choice, blind,
+                       reaction_id, voted_at) VALUES (?, ?, ?, ?, ?, ?)""",
+                (
+                    comparison_id,
+                    user_key,
+                    vote.choice.value,
+                    int(blind),
+                    vote.reaction.id,
+                    vote.reaction.occurred_at,
+                ),
+            )
+        return (
+            None if previous is None else Choice(previous["choice"]),
+            vote,
+            str(comparison["requester_id"]),
+        )
+
+    async def recompute_votes(self) -> int:
+        """Rebuild every vote from the reaction log (after a change of mapping, say)."""
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM votes")
+            async with db.execute(
+                "SELECT DISTINCT comparison_id, user_key FROM reactions WHERE by_bot = 0"
+            ) as cursor:
+                voters = [(row[0], row[1]) for row in await cursor.fetchall()]
+            for comparison_id, user_key in voters:
+                await self._rederive(db, comparison_id, user_key)
+        async with self._db.execute("SELECT count(*) FROM votes") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def mark_revealed(self, comparison_id: int) -> bool:
+        """Reveal a blind comparison's names; False if it was not blind or already revealed."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """UPDATE comparisons SET revealed_at = ?
+                   WHERE id = ? AND blind = 1 AND revealed_at IS NULL""",
+                (utc_now(), comparison_id),
+            )
+            return cursor.rowcount > 0
+
+    async def votes(self, where: VoteFilter | None = None) -> list[VoteRow]:
+        clause, params = (where or VoteFilter()).where()
+        # The WHERE clause is assembled from fixed strings only; every value is bound.
+        async with self._db.execute(
+            f"""SELECT v.comparison_id, c.platform, c.channel_id, c.pair, c.base_model,
+                       c.instruct_model, c.framing, c.options_json, c.created_at, v.user_key,
+                       v.choice, v.blind, v.voted_at
+                FROM votes v JOIN comparisons c ON c.id = v.comparison_id
+                WHERE {clause} ORDER BY v.voted_at, v.comparison_id""",
+            params,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            VoteRow(
+                comparison_id=row["comparison_id"],
+                platform=row["platform"],
+                channel_id=row["channel_id"],
+                pair=row["pair"],
+                base_model=row["base_model"],
+                instruct_model=row["instruct_model"],
+                framing=row["framing"],
+                options_json=row["options_json"],
+                created_at=row["created_at"],
+                user_key=row["user_key"],
+                choice=Choice(row["choice"]),
+                blind=bool(row["blind"]),
+                voted_at=row["voted_at"],
+            )
+            for row in rows
+        ]
+
+    async def reactions(self, comparison_id: int) -> list[dict[str, Any]]:
+        async with self._db.execute(
+            "SELECT * FROM reactions WHERE comparison_id = ? ORDER BY id", (comparison_id,)
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]

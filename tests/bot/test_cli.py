@@ -12,6 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.catalog import load_catalog
+from bot.config import REPO_ROOT, load_settings
+from bot.domain import CompareRequest, Requester
+from bot.requests import build_request
+from bot.store import Store
+from tests.bot.test_export import voted_comparison
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
 
@@ -205,3 +211,60 @@ async def test_doctor_names_each_fix(ollama: OllamaFake, tmp_path: Path):
     assert down.code == 1
     assert "FAIL ollama: Cannot reach Ollama" in down.out
     assert "fix: start Ollama or point TWINBOT_OLLAMA_HOST at it" in down.out
+
+
+async def seed_votes(db: Path) -> None:
+    settings = load_settings(database_path=db)
+    catalog = load_catalog(REPO_ROOT / "prompts")
+
+    def make_request(prompt: str) -> CompareRequest:
+        return build_request(settings, catalog, Requester("t", "u"), prompt)
+
+    async with await Store.open(db) as store:
+        await voted_comparison(store, make_request, "instruct wins", {"1": "🅱️", "2": "🅱️"})
+        await voted_comparison(store, make_request, "base wins", {"1": "🅰️"})
+
+
+async def test_stats_prints_the_leaderboard_and_writes_a_chart(tmp_path: Path):
+    db = tmp_path / "votes.sqlite3"
+    await seed_votes(db)
+    chart = tmp_path / "chart.png"
+    result = await twinbot("stats", "--chart", str(chart), host="http://127.0.0.1:1", db=db)
+    assert result.code == 0, result.err
+    assert "llama3.2-1b" in result.out and "raw" in result.out
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def test_export_writes_the_chosen_format(tmp_path: Path):
+    db = tmp_path / "votes.sqlite3"
+    await seed_votes(db)
+    out = tmp_path / "dpo.jsonl"
+    result = await twinbot(
+        "export",
+        "--format",
+        "dpo",
+        "-o",
+        str(out),
+        "--since",
+        "1d",
+        host="http://127.0.0.1:1",
+        db=db,
+    )
+    assert result.code == 0, result.err
+    assert result.out.strip() == f"2 rows written to {out} (dpo)"
+    assert len(out.read_text().splitlines()) == 2
+
+    bad = await twinbot(
+        "export", "--format", "dpo", "-o", str(out), "--since", "yesterday", host="x", db=db
+    )
+    assert bad.code == 2 and bad.err.startswith("twinbot: `yesterday` is not a time")
+
+
+async def test_recompute_votes_rebuilds_from_the_log(tmp_path: Path):
+    db = tmp_path / "votes.sqlite3"
+    await seed_votes(db)
+    with sqlite3.connect(db) as connection:
+        connection.execute("DELETE FROM votes")
+    result = await twinbot("recompute-votes", host="http://127.0.0.1:1", db=db)
+    assert result.code == 0 and result.out.strip() == "3 votes derived from the reaction log"
+    assert rows(db, "SELECT count(*) FROM votes") == [(3,)]
