@@ -17,6 +17,7 @@ from bot.domain import (
     snapshot_of,
 )
 from bot.errors import BackendError
+from bot.metrics import Metrics
 from bot.store import Store
 from bot.throttle import LagStats, Throttle
 
@@ -45,9 +46,10 @@ class CompareView(Protocol):
 
 
 class CompareService:
-    def __init__(self, backend: Backend, store: Store) -> None:
+    def __init__(self, backend: Backend, store: Store, metrics: Metrics | None = None) -> None:
         self._backend = backend
         self._store = store
+        self._metrics = metrics
         self.last_lag: LagStats | None = None
 
     async def run(self, request: CompareRequest, view: CompareView) -> CompareSnapshot:
@@ -141,6 +143,8 @@ class CompareService:
             await asyncio.shield(self._store.finish_comparison(comparison_id, status))
         except Exception:
             log.exception("comparison #%d: marking it %s failed", comparison_id, status)
+        if self._metrics is not None:
+            self._metrics.observe_comparison(final, status)
         try:
             await view.finish(final)
         except Exception:

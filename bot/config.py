@@ -66,6 +66,23 @@ class Settings(BaseSettings):
     channel_comparisons_per_minute: Annotated[float, Field(gt=0, le=600)] = 6.0
     channel_burst: Annotated[int, Field(ge=1, le=100)] = 6
 
+    # A workspace or server as a whole (all its channels together).
+    workspace_comparisons_per_minute: Annotated[float, Field(gt=0, le=6000)] = 30.0
+    workspace_burst: Annotated[int, Field(ge=1, le=1000)] = 20
+
+    # Load: comparisons running against the model server at once (Ollama serves each model
+    # OLLAMA_NUM_PARALLEL requests at a time, so that is the default), and how many may wait.
+    max_running: Annotated[int, Field(ge=1, le=256)] = Field(
+        default=2, validation_alias=AliasChoices("TWINBOT_MAX_RUNNING", "OLLAMA_NUM_PARALLEL")
+    )
+    max_waiting: Annotated[int, Field(ge=0, le=10_000)] = 50
+
+    # Operations: /healthz and /metrics for the chat bots; seconds running comparisons get
+    # to finish after SIGTERM before they are marked interrupted.
+    ops_host: str = "127.0.0.1"
+    ops_port: Annotated[int, Field(ge=0, le=65535)] = 9464
+    shutdown_grace: Annotated[float, Field(ge=0, le=600)] = 20.0
+
     # Discord. Secrets have no default: a missing token stops `twinbot run discord`.
     discord_token: SecretStr | None = None
     discord_guild_id: int | None = None
@@ -80,6 +97,8 @@ class Settings(BaseSettings):
     slack_port: Annotated[int, Field(ge=1, le=65535)] = 3000
     slack_channels: Annotated[list[str], NoDecode] = []
     slack_updates_per_minute: Annotated[int, Field(ge=1, le=50)] = 45
+    # Web API base; GovSlack uses https://slack-gov.com/api/ (tests point it at a fake).
+    slack_api_url: str = "https://slack.com/api/"
 
     log_level: str = "INFO"
 
@@ -109,8 +128,12 @@ class Settings(BaseSettings):
 
 def _variable_name(loc: tuple[int | str, ...]) -> str:
     field = str(loc[0]) if loc else "?"
-    if field == "ollama_host":
-        return "TWINBOT_OLLAMA_HOST"
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        choices = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else []
+        if field == name or field in choices:
+            # e.g. "TWINBOT_MAX_RUNNING or OLLAMA_NUM_PARALLEL": either may hold the bad value
+            return " or ".join(choices) if choices else f"TWINBOT_{name.upper()}"
     return f"TWINBOT_{field.upper()}"
 
 

@@ -72,3 +72,11 @@ def test_env_example_lists_every_setting_and_loads():
     assert named == expected
     Path(".env").write_text(text)  # the cwd is the test's tmp_path
     load_settings()
+
+
+def test_an_aliased_variable_is_named_by_both_spellings(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("OLLAMA_NUM_PARALLEL", "many")
+    with pytest.raises(ConfigError, match=r"^TWINBOT_MAX_RUNNING or OLLAMA_NUM_PARALLEL: "):
+        load_settings()
+    monkeypatch.setenv("OLLAMA_NUM_PARALLEL", "4")
+    assert load_settings().max_running == 4
