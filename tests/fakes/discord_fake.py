@@ -34,8 +34,13 @@ API = "/api/v10"
 DISCORD_EPOCH_MS = 1_420_070_400_000
 FLAG_HAS_THREAD, FLAG_EPHEMERAL, FLAG_LOADING = 1 << 5, 1 << 6, 1 << 7
 # Gateway intent each event needs (first matching prefix wins); others need none.
-INTENT_FOR = {"MESSAGE_REACTION": 1 << 10, "MESSAGE_": 1 << 9, "THREAD_": 1, "CHANNEL_": 1,
-              "GUILD_CREATE": 1}
+INTENT_FOR = {
+    "MESSAGE_REACTION": 1 << 10,
+    "MESSAGE_": 1 << 9,
+    "THREAD_": 1,
+    "CHANNEL_": 1,
+    "GUILD_CREATE": 1,
+}
 # @everyone may view, send (also in threads), make threads, react, embed, read history, use commands
 EVERYONE_PERMS = str(sum(1 << bit for bit in (6, 10, 11, 14, 15, 16, 18, 31, 35, 36, 38)))
 BODY = web.RequestKey[Any]("body")  # the parsed JSON body
@@ -57,8 +62,9 @@ def api_error(status: int, code: int, message: str, errors: JSON | None = None) 
     return ApiError(status, body)
 
 
-def _json_response(data: Any, status: int = 200,
-                   headers: dict[str, str] | None = None) -> web.Response:
+def _json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     # Exactly "application/json": discord.py reads "...; charset=utf-8" as plain text.
     hdrs = {"Content-Type": "application/json", **(headers or {})}
     return web.Response(status=status, body=json.dumps(data).encode(), headers=hdrs)
@@ -69,10 +75,13 @@ def _iso(ts: float | None = None) -> str:
 
 
 def _rate_headers(limit: int, remaining: int, reset_after: float, bucket: str) -> dict[str, str]:
-    return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
-            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
-            "X-RateLimit-Bucket": hashlib.md5(bucket.encode()).hexdigest()}  # opaque, as Discord
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        "X-RateLimit-Bucket": hashlib.md5(bucket.encode()).hexdigest(),
+    }  # opaque, as Discord
 
 
 @dataclass
@@ -171,8 +180,15 @@ class DiscordFake:
     ``app_id``) and a human user (``user_id``). REST at ``rest_base``, gateway at
     ``gateway_url``, on 127.0.0.1 and a free port."""
 
-    def __init__(self, *, ack_deadline: float = 3.0, rate_limit: int = 5, rate_window: float = 5.0,
-                 token_ttl: float = 900.0, heartbeat_interval_ms: int = 41_250) -> None:
+    def __init__(
+        self,
+        *,
+        ack_deadline: float = 3.0,
+        rate_limit: int = 5,
+        rate_window: float = 5.0,
+        token_ttl: float = 900.0,
+        heartbeat_interval_ms: int = 41_250,
+    ) -> None:
         self.ack_deadline, self.token_ttl = ack_deadline, token_ttl
         self.rate_limit, self.rate_window = rate_limit, rate_window  # create+edit, per channel
         self.heartbeat_interval_ms = heartbeat_interval_ms
@@ -180,8 +196,14 @@ class DiscordFake:
         self.app_id = self.bot_id = self.snowflake()  # a bot's user id is its application id
         self.guild_id, self.owner_id, self.user_id = (self.snowflake() for _ in range(3))
         self.users: dict[int, JSON] = {}
-        self.bot_user: JSON = {**self.add_user("twinbot", self.bot_id), "bot": True,
-                               "verified": True, "mfa_enabled": False, "flags": 0, "email": None}
+        self.bot_user: JSON = {
+            **self.add_user("twinbot", self.bot_id),
+            "bot": True,
+            "verified": True,
+            "mfa_enabled": False,
+            "flags": 0,
+            "email": None,
+        }
         self.add_user("owner", self.owner_id)
         self.add_user("alice", self.user_id)
         self.channels: dict[int, Channel] = {}
@@ -262,12 +284,19 @@ class DiscordFake:
 
     def add_user(self, name: str, user_id: int | None = None) -> JSON:
         uid = user_id or self.snowflake()
-        self.users[uid] = {"id": str(uid), "username": name, "global_name": None,
-                           "discriminator": "0", "avatar": None, "public_flags": 0}
+        self.users[uid] = {
+            "id": str(uid),
+            "username": name,
+            "global_name": None,
+            "discriminator": "0",
+            "avatar": None,
+            "public_flags": 0,
+        }
         return self.users[uid]
 
-    def add_channel(self, name: str, *, type: int = 0, nsfw: bool = False,
-                    parent_id: int | None = None) -> int:
+    def add_channel(
+        self, name: str, *, type: int = 0, nsfw: bool = False, parent_id: int | None = None
+    ) -> int:
         """A guild channel; add it before the client connects so GUILD_CREATE carries it."""
         ch = Channel(self.snowflake(), type, name, parent_id, nsfw)
         self.channels[ch.id] = ch
@@ -296,11 +325,13 @@ class DiscordFake:
 
     def calls(self, method: str, path_glob: str) -> list[RecordedRequest]:
         """Recorded requests, e.g. ``calls("PATCH", "/channels/*/messages/*")``."""
-        return [r for r in self.requests
-                if r.method == method and fnmatch.fnmatchcase(r.path, path_glob)]
+        return [
+            r
+            for r in self.requests
+            if r.method == method and fnmatch.fnmatchcase(r.path, path_glob)
+        ]
 
-    async def wait_until(self, condition: Callable[[], bool],
-                         timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until `condition()` holds; re-checked after every request and gateway frame."""
         async with asyncio.timeout(timeout):
             while True:
@@ -309,9 +340,13 @@ class DiscordFake:
                     return
                 await changed.wait()
 
-    async def wait_for_request(self, predicate: Callable[[RecordedRequest], bool],
-                               timeout: float = 5.0) -> RecordedRequest:  # noqa: ASYNC109
+    async def wait_for_request(
+        self,
+        predicate: Callable[[RecordedRequest], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's own deadline
+    ) -> RecordedRequest:
         """The first answered request matching `predicate`, recorded already or still to come."""
+
         def first() -> RecordedRequest | None:
             return next((r for r in self.requests if r.status is not None and predicate(r)), None)
 
@@ -329,40 +364,98 @@ class DiscordFake:
         return self.users.get(uid) or self.add_user(f"user{uid % 10_000}", uid)
 
     def _member(self, uid: int, *, with_user: bool = True) -> JSON:
-        member: JSON = {"roles": [], "nick": None, "avatar": None, "joined_at": _iso(),
-                        "premium_since": None, "deaf": False, "mute": False, "flags": 0,
-                        "pending": False}
+        member: JSON = {
+            "roles": [],
+            "nick": None,
+            "avatar": None,
+            "joined_at": _iso(),
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+        }
         return {"user": self._user(uid), **member} if with_user else member
 
     def _channel_payload(self, ch: Channel) -> JSON:
-        p: JSON = {"id": str(ch.id), "type": ch.type, "guild_id": str(self.guild_id),
-                   "name": ch.name, "parent_id": str(ch.parent_id) if ch.parent_id else None,
-                   "nsfw": ch.nsfw, "rate_limit_per_user": 0, "flags": 0, "last_message_id": None}
+        p: JSON = {
+            "id": str(ch.id),
+            "type": ch.type,
+            "guild_id": str(self.guild_id),
+            "name": ch.name,
+            "parent_id": str(ch.parent_id) if ch.parent_id else None,
+            "nsfw": ch.nsfw,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "last_message_id": None,
+        }
         if not ch.is_thread:
             voice = {"bitrate": 64_000, "user_limit": 0} if ch.type in (2, 13) else {}
-            return {**p, **voice, "position": list(self.channels).index(ch.id), "topic": None,
-                    "permission_overwrites": []}
-        meta = {"archived": False, "auto_archive_duration": ch.auto_archive_duration,
-                "archive_timestamp": ch.created, "locked": False, "create_timestamp": ch.created}
+            return {
+                **p,
+                **voice,
+                "position": list(self.channels).index(ch.id),
+                "topic": None,
+                "permission_overwrites": [],
+            }
+        meta = {
+            "archived": False,
+            "auto_archive_duration": ch.auto_archive_duration,
+            "archive_timestamp": ch.created,
+            "locked": False,
+            "create_timestamp": ch.created,
+        }
         # The thread member's "id" is the thread's id: discord.py reads it as thread_id.
-        me = {"id": str(ch.id), "user_id": str(self.bot_id), "join_timestamp": ch.created,
-              "flags": 0}
+        me = {
+            "id": str(ch.id),
+            "user_id": str(self.bot_id),
+            "join_timestamp": ch.created,
+            "flags": 0,
+        }
         count = len(ch.messages)
-        return {**p, "owner_id": str(ch.owner_id), "message_count": count, "member_count": 1,
-                "total_message_sent": count, "thread_metadata": meta, "member": me}
+        return {
+            **p,
+            "owner_id": str(ch.owner_id),
+            "message_count": count,
+            "member_count": 1,
+            "total_message_sent": count,
+            "thread_metadata": meta,
+            "member": me,
+        }
 
     def _message_payload(self, m: StoredMessage) -> JSON:
-        reactions = [{"emoji": _emoji(key), "count": len(users), "me": self.bot_id in users,
-                      "me_burst": False, "burst_colors": [],
-                      "count_details": {"burst": 0, "normal": len(users)}}
-                     for key, users in m.reactions.items() if users]
+        reactions = [
+            {
+                "emoji": _emoji(key),
+                "count": len(users),
+                "me": self.bot_id in users,
+                "me_burst": False,
+                "burst_colors": [],
+                "count_details": {"burst": 0, "normal": len(users)},
+            }
+            for key, users in m.reactions.items()
+            if users
+        ]
         p: JSON = {
-            "id": str(m.id), "channel_id": str(m.channel_id), "guild_id": str(self.guild_id),
-            "author": self.bot_user, "content": m.content, "embeds": m.embeds,
+            "id": str(m.id),
+            "channel_id": str(m.channel_id),
+            "guild_id": str(self.guild_id),
+            "author": self.bot_user,
+            "content": m.content,
+            "embeds": m.embeds,
             "timestamp": _iso(((m.id >> 22) + DISCORD_EPOCH_MS) / 1000),
-            "edited_timestamp": m.edited_at, "tts": False, "mention_everyone": False,
-            "mentions": [], "mention_roles": [], "attachments": [], "pinned": False,
-            "type": m.type, "flags": m.flags, "components": [], "reactions": reactions}
+            "edited_timestamp": m.edited_at,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "pinned": False,
+            "type": m.type,
+            "flags": m.flags,
+            "components": [],
+            "reactions": reactions,
+        }
         if m.webhook_id:
             p.update(webhook_id=str(m.webhook_id), application_id=str(self.app_id))
         if m.interaction_metadata:
@@ -372,22 +465,52 @@ class DiscordFake:
         return p
 
     def _guild_payload(self) -> JSON:
-        everyone = {"id": str(self.guild_id), "name": "@everyone", "permissions": EVERYONE_PERMS,
-                    "position": 0, "color": 0, "hoist": False, "managed": False,
-                    "mentionable": False, "icon": None, "unicode_emoji": None, "flags": 0}
+        everyone = {
+            "id": str(self.guild_id),
+            "name": "@everyone",
+            "permissions": EVERYONE_PERMS,
+            "position": 0,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "flags": 0,
+        }
         return {
-            "id": str(self.guild_id), "name": "twinbot-test", "icon": None,
-            "owner_id": str(self.owner_id), "unavailable": False, "large": False,
-            "member_count": 2, "joined_at": _iso(), "roles": [everyone],  # @everyone id == guild id
+            "id": str(self.guild_id),
+            "name": "twinbot-test",
+            "icon": None,
+            "owner_id": str(self.owner_id),
+            "unavailable": False,
+            "large": False,
+            "member_count": 2,
+            "joined_at": _iso(),
+            "roles": [everyone],  # @everyone id == guild id
             "members": [self._member(self.bot_id)],
-            "channels": [self._channel_payload(c) for c in self.channels.values()
-                         if not c.is_thread],
+            "channels": [
+                self._channel_payload(c) for c in self.channels.values() if not c.is_thread
+            ],
             "threads": [self._channel_payload(c) for c in self.threads()],
-            "emojis": [], "stickers": [], "features": [], "voice_states": [], "presences": [],
-            "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
-            "preferred_locale": "en-US", "verification_level": 0, "nsfw_level": 0,
-            "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0,
-            "premium_tier": 0, "afk_timeout": 300, "system_channel_id": None}
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "preferred_locale": "en-US",
+            "verification_level": 0,
+            "nsfw_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "premium_tier": 0,
+            "afk_timeout": 300,
+            "system_channel_id": None,
+        }
 
     # ---- test driver: gateway events -----------------------------------------------------
     async def dispatch(self, event: str, data: JSON) -> int | None:
@@ -427,32 +550,46 @@ class DiscordFake:
         if ws is not None:
             await ws.close(code=code, message=b"fake disconnect")
 
-    async def dispatch_slash_command(self, name: str, options: JSON | None = None, *,
-                                     user_id: int | None = None,
-                                     channel_id: int | None = None) -> InteractionRecord:
+    async def dispatch_slash_command(
+        self,
+        name: str,
+        options: JSON | None = None,
+        *,
+        user_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> InteractionRecord:
         """INTERACTION_CREATE type 2. `name` may be "group sub"; option types come from the synced
         command (else the Python type); user (6) and channel (7) options get `resolved`."""
         data = self._command_data(name, options or {}, None)
         return await self._interaction(2, data, user_id, channel_id)
 
-    async def dispatch_autocomplete(self, name: str, options: JSON, focused: str, *,
-                                    user_id: int | None = None,
-                                    channel_id: int | None = None) -> InteractionRecord:
+    async def dispatch_autocomplete(
+        self,
+        name: str,
+        options: JSON,
+        focused: str,
+        *,
+        user_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> InteractionRecord:
         """INTERACTION_CREATE type 4 with `focused` marked; the answer is callback type 8."""
         data = self._command_data(name, options, focused)
         return await self._interaction(4, data, user_id, channel_id)
 
-    async def dispatch_reaction_add(self, channel_id: int, message_id: int, user_id: int,
-                                    emoji: str, *, burst: bool = False) -> None:
+    async def dispatch_reaction_add(
+        self, channel_id: int, message_id: int, user_id: int, emoji: str, *, burst: bool = False
+    ) -> None:
         """MESSAGE_REACTION_ADD as Discord sends it; `emoji` is "👍" or "name:id"."""
         await self._reaction(True, channel_id, message_id, user_id, emoji, burst, driver=True)
 
-    async def dispatch_reaction_remove(self, channel_id: int, message_id: int, user_id: int,
-                                       emoji: str, *, burst: bool = False) -> None:
+    async def dispatch_reaction_remove(
+        self, channel_id: int, message_id: int, user_id: int, emoji: str, *, burst: bool = False
+    ) -> None:
         await self._reaction(False, channel_id, message_id, user_id, emoji, burst, driver=True)
 
-    async def _reaction(self, add: bool, cid: int, mid: int, uid: int, emoji: str, burst: bool,
-                        driver: bool = False) -> None:
+    async def _reaction(
+        self, add: bool, cid: int, mid: int, uid: int, emoji: str, burst: bool, driver: bool = False
+    ) -> None:
         msg = self.channels[cid].messages.get(mid)
         if msg is not None:
             users = msg.reactions.setdefault(emoji, set())
@@ -461,9 +598,15 @@ class DiscordFake:
             else:
                 users.discard(uid)
         # discord.py 2.4+ requires "type" (0 normal, 1 burst) on both events.
-        d: JSON = {"user_id": str(uid), "channel_id": str(cid), "message_id": str(mid),
-                   "guild_id": str(self.guild_id), "emoji": _emoji(emoji), "burst": burst,
-                   "type": int(burst)}
+        d: JSON = {
+            "user_id": str(uid),
+            "channel_id": str(cid),
+            "message_id": str(mid),
+            "guild_id": str(self.guild_id),
+            "emoji": _emoji(emoji),
+            "burst": burst,
+            "type": int(burst),
+        }
         if add:
             d.update(member=self._member(uid), burst_colors=["#ff0000"] if burst else [])
             if msg is not None:
@@ -473,8 +616,15 @@ class DiscordFake:
 
     def _command_data(self, name: str, options: JSON, focused: str | None) -> JSON:
         root, *subs = name.split()
-        cmd, gid = next(((c, g) for g in (self.guild_id, None) for c in self.commands.get(g, [])
-                         if c["name"] == root and c.get("type", 1) == 1), (None, None))
+        cmd, gid = next(
+            (
+                (c, g)
+                for g in (self.guild_id, None)
+                for c in self.commands.get(g, [])
+                if c["name"] == root and c.get("type", 1) == 1
+            ),
+            (None, None),
+        )
         defs: list[JSON] = cmd.get("options", []) if cmd else []
         for sub in subs:
             defs = next((o for o in defs if o["name"] == sub), {}).get("options", [])
@@ -491,8 +641,10 @@ class DiscordFake:
                 member["permissions"] = EVERYONE_PERMS
                 resolved.setdefault("members", {})[str(value)] = member
             elif typ == 7:
-                channel = {**self._channel_payload(self.channels[int(value)]),
-                           "permissions": EVERYONE_PERMS}
+                channel = {
+                    **self._channel_payload(self.channels[int(value)]),
+                    "permissions": EVERYONE_PERMS,
+                }
                 resolved.setdefault("channels", {})[str(value)] = channel
             if key == focused:
                 opt["focused"] = True
@@ -500,28 +652,44 @@ class DiscordFake:
         for depth in reversed(range(len(subs))):  # innermost: subcommand (1), outer: group (2)
             kind = 1 if depth == len(subs) - 1 else 2
             opts = [{"name": subs[depth], "type": kind, "options": opts}]
-        data: JSON = {"id": cmd["id"] if cmd else str(self.snowflake()), "name": root, "type": 1,
-                      "options": opts}
+        data: JSON = {
+            "id": cmd["id"] if cmd else str(self.snowflake()),
+            "name": root,
+            "type": 1,
+            "options": opts,
+        }
         if gid:
             data["guild_id"] = str(gid)
         if resolved:
             data["resolved"] = resolved
         return data
 
-    async def _interaction(self, itype: int, data: JSON, user_id: int | None,
-                           channel_id: int | None) -> InteractionRecord:
+    async def _interaction(
+        self, itype: int, data: JSON, user_id: int | None, channel_id: int | None
+    ) -> InteractionRecord:
         ch = self.channels[channel_id or self.channel_id]
         iid, token = self.snowflake(), "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
         gid = str(self.guild_id)
         payload: JSON = {
-            "id": str(iid), "application_id": str(self.app_id), "type": itype, "data": data,
-            "token": token, "version": 1, "guild_id": gid,
-            "guild": {"id": gid, "locale": "en-US", "features": []}, "channel_id": str(ch.id),
+            "id": str(iid),
+            "application_id": str(self.app_id),
+            "type": itype,
+            "data": data,
+            "token": token,
+            "version": 1,
+            "guild_id": gid,
+            "guild": {"id": gid, "locale": "en-US", "features": []},
+            "channel_id": str(ch.id),
             "channel": {**self._channel_payload(ch), "permissions": EVERYONE_PERMS},
             "member": {**self._member(user_id or self.user_id), "permissions": EVERYONE_PERMS},
-            "app_permissions": EVERYONE_PERMS, "locale": "en-US", "guild_locale": "en-US",
-            "entitlements": [], "authorizing_integration_owners": {"0": gid}, "context": 0,
-            "attachment_size_limit": 10_485_760}
+            "app_permissions": EVERYONE_PERMS,
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": gid},
+            "context": 0,
+            "attachment_size_limit": 10_485_760,
+        }
         now = asyncio.get_running_loop().time()
         rec = InteractionRecord(iid, token, itype, payload, now, now + self.ack_deadline)
         self.interactions[iid] = rec
@@ -561,14 +729,25 @@ class DiscordFake:
                 self.intents = int(d.get("intents", 0))
                 self._ws, self._session_id = ws, secrets.token_hex(16)
                 self._seq, self._history = 0, []
-                await self._dispatch_locked("READY", {
-                    "v": 10, "user": self.bot_user, "session_id": self._session_id,
-                    "guilds": [{"id": str(self.guild_id), "unavailable": True}],
-                    "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume-gateway",
-                    "application": {"id": str(self.app_id), "flags": 0}, "session_type": "normal",
-                    "private_channels": [], "relationships": [], "presences": [],
-                    "guild_join_requests": [], "geo_ordered_rtc_regions": [],
-                    "shard": d.get("shard", [0, 1]), "_trace": ["fake"]})
+                await self._dispatch_locked(
+                    "READY",
+                    {
+                        "v": 10,
+                        "user": self.bot_user,
+                        "session_id": self._session_id,
+                        "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+                        "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume-gateway",
+                        "application": {"id": str(self.app_id), "flags": 0},
+                        "session_type": "normal",
+                        "private_channels": [],
+                        "relationships": [],
+                        "presences": [],
+                        "guild_join_requests": [],
+                        "geo_ordered_rtc_regions": [],
+                        "shard": d.get("shard", [0, 1]),
+                        "_trace": ["fake"],
+                    },
+                )
                 if self.intents & 1:
                     await self._dispatch_locked("GUILD_CREATE", self._guild_payload())
         elif op == 6:  # resume: replay what the client missed, then RESUMED
@@ -584,9 +763,16 @@ class DiscordFake:
                 self.replayed += len(missed)
                 await self._dispatch_locked("RESUMED", {"_trace": ["fake"]})
         elif op == 8:  # request guild members
-            await self.dispatch("GUILD_MEMBERS_CHUNK", {
-                "guild_id": str(self.guild_id), "members": [self._member(u) for u in self.users],
-                "chunk_index": 0, "chunk_count": 1, "nonce": d.get("nonce")})
+            await self.dispatch(
+                "GUILD_MEMBERS_CHUNK",
+                {
+                    "guild_id": str(self.guild_id),
+                    "members": [self._member(u) for u in self.users],
+                    "chunk_index": 0,
+                    "chunk_count": 1,
+                    "nonce": d.get("nonce"),
+                },
+            )
         self._changed()
 
     # ---- REST plumbing -------------------------------------------------------------------
@@ -603,8 +789,13 @@ class DiscordFake:
             form = await request.post()
             body = json.loads(str(form["payload_json"])) if "payload_json" in form else None
         request[BODY] = body
-        rec = RecordedRequest(request.method, request.path[len(API):], dict(request.query), body,
-                              asyncio.get_running_loop().time())
+        rec = RecordedRequest(
+            request.method,
+            request.path[len(API) :],
+            dict(request.query),
+            body,
+            asyncio.get_running_loop().time(),
+        )
         self.requests.append(rec)
         resp: web.StreamResponse
         try:
@@ -637,16 +828,24 @@ class DiscordFake:
         if win.used >= self.rate_limit:
             raise self._rate_limited(reset_after, kind)
         win.used += 1
-        request[RATE_HEADERS] = _rate_headers(self.rate_limit, self.rate_limit - win.used,
-                                              reset_after, kind)
+        request[RATE_HEADERS] = _rate_headers(
+            self.rate_limit, self.rate_limit - win.used, reset_after, kind
+        )
 
     def _rate_limited(self, retry_after: float, bucket: str) -> ApiError:
         self.rate_limit_hits += 1
-        body = {"message": "You are being rate limited.", "retry_after": round(retry_after, 3),
-                "global": False}
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": round(retry_after, 3),
+            "global": False,
+        }
         # Without "Via" discord.py takes a 429 for a Cloudflare ban and raises instead of waiting.
-        headers = {**_rate_headers(self.rate_limit, 0, retry_after, bucket), "Via": "1.1 google",
-                   "Retry-After": str(math.ceil(retry_after)), "X-RateLimit-Scope": "user"}
+        headers = {
+            **_rate_headers(self.rate_limit, 0, retry_after, bucket),
+            "Via": "1.1 google",
+            "Retry-After": str(math.ceil(retry_after)),
+            "X-RateLimit-Scope": "user",
+        }
         return ApiError(429, body, headers)
 
     def _forced_edit_failure(self) -> None:
@@ -668,12 +867,20 @@ class DiscordFake:
             raise api_error(404, 10008, "Unknown Message")
         return msg
 
-    def _create(self, ch: Channel, body: JSON, *, allow_empty: bool = False,
-                **extra: Any) -> StoredMessage:
+    def _create(
+        self, ch: Channel, body: JSON, *, allow_empty: bool = False, **extra: Any
+    ) -> StoredMessage:
         _validate(body, creating=not allow_empty)
-        msg = StoredMessage(self.snowflake(), ch.id, self.bot_id, body.get("content") or "",
-                            body.get("embeds") or [], body.get("allowed_mentions"),
-                            flags=int(body.get("flags") or 0), **extra)
+        msg = StoredMessage(
+            self.snowflake(),
+            ch.id,
+            self.bot_id,
+            body.get("content") or "",
+            body.get("embeds") or [],
+            body.get("allowed_mentions"),
+            flags=int(body.get("flags") or 0),
+            **extra,
+        )
         msg.history.append((msg.content, msg.embeds))
         ch.messages[msg.id] = msg
         return msg
@@ -693,8 +900,10 @@ class DiscordFake:
     async def _announce(self, event: str, msg: StoredMessage) -> None:
         if not msg.flags & FLAG_EPHEMERAL:  # ephemeral messages never reach the gateway
             extra = {"member": self._member(self.bot_id, with_user=False)}
-            await self._emit(event, {**self._message_payload(msg),
-                                     **(extra if event == "MESSAGE_CREATE" else {})})
+            await self._emit(
+                event,
+                {**self._message_payload(msg), **(extra if event == "MESSAGE_CREATE" else {})},
+            )
 
     # ---- REST handlers -------------------------------------------------------------------
     async def _get_me(self, request: web.Request) -> web.Response:
@@ -704,11 +913,22 @@ class DiscordFake:
         return web.Response(status=204)
 
     async def _get_application(self, request: web.Request) -> web.Response:
-        return _json_response({
-            "id": str(self.app_id), "name": "twinbot", "description": "", "icon": None,
-            "bot_public": True, "bot_require_code_grant": False, "flags": 0, "team": None,
-            "owner": self._user(self.owner_id), "verify_key": "0" * 64, "bot": self.bot_user,
-            "interactions_endpoint_url": None})
+        return _json_response(
+            {
+                "id": str(self.app_id),
+                "name": "twinbot",
+                "description": "",
+                "icon": None,
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "flags": 0,
+                "team": None,
+                "owner": self._user(self.owner_id),
+                "verify_key": "0" * 64,
+                "bot": self.bot_user,
+                "interactions_endpoint_url": None,
+            }
+        )
 
     async def _get_gateway(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
@@ -719,11 +939,19 @@ class DiscordFake:
         if request.method == "PUT":  # bulk overwrite; a command keeps its id across syncs
             old = {c["name"]: c["id"] for c in self.commands.get(gid, [])}
             self.commands[gid] = [
-                {"type": 1, "options": [], "default_member_permissions": None, "nsfw": False,
-                 **cmd, "id": old.get(cmd["name"]) or str(self.snowflake()),
-                 "application_id": str(self.app_id), "version": str(self.snowflake()),
-                 **({"guild_id": str(gid)} if gid else {})}
-                for cmd in request[BODY]]
+                {
+                    "type": 1,
+                    "options": [],
+                    "default_member_permissions": None,
+                    "nsfw": False,
+                    **cmd,
+                    "id": old.get(cmd["name"]) or str(self.snowflake()),
+                    "application_id": str(self.app_id),
+                    "version": str(self.snowflake()),
+                    **({"guild_id": str(gid)} if gid else {}),
+                }
+                for cmd in request[BODY]
+            ]
         elif request.method != "GET":
             raise web.HTTPMethodNotAllowed(request.method, ["GET", "PUT"])
         return _json_response(self.commands.get(gid, []))
@@ -736,8 +964,9 @@ class DiscordFake:
         try:
             result = await self._accept_callback(rec, body)
         except ApiError as e:
-            rec.attempts.append(CallbackAttempt(e.status, body.get("type"), body.get("data"),
-                                                e.body.get("code")))
+            rec.attempts.append(
+                CallbackAttempt(e.status, body.get("type"), body.get("data"), e.body.get("code"))
+            )
             raise
         finally:
             rec.answered.set()
@@ -756,18 +985,30 @@ class DiscordFake:
         flags = int(data.get("flags") or 0)
         msg: StoredMessage | None = None
         if ctype in (4, 5):  # a message, or a deferred "thinking" one
-            meta = {"id": str(rec.id), "type": rec.type, "user": rec.payload["member"]["user"],
-                    "authorizing_integration_owners": rec.payload["authorizing_integration_owners"]}
+            meta = {
+                "id": str(rec.id),
+                "type": rec.type,
+                "user": rec.payload["member"]["user"],
+                "authorizing_integration_owners": rec.payload["authorizing_integration_owners"],
+            }
             content = data if ctype == 4 else {"flags": flags | FLAG_LOADING}
-            msg = self._create(self.channels[int(rec.payload["channel_id"])], content,
-                               allow_empty=ctype == 5, type=20, webhook_id=self.app_id,
-                               interaction_metadata=meta)
+            msg = self._create(
+                self.channels[int(rec.payload["channel_id"])],
+                content,
+                allow_empty=ctype == 5,
+                type=20,
+                webhook_id=self.app_id,
+                interaction_metadata=meta,
+            )
             rec.original_message_id = msg.id
             await self._announce("MESSAGE_CREATE", msg)
         rec.response_type, rec.response_data = ctype, data
-        interaction: JSON = {"id": str(rec.id), "type": rec.type,
-                             "response_message_loading": ctype == 5,
-                             "response_message_ephemeral": bool(flags & FLAG_EPHEMERAL)}
+        interaction: JSON = {
+            "id": str(rec.id),
+            "type": rec.type,
+            "response_message_loading": ctype == 5,
+            "response_message_ephemeral": bool(flags & FLAG_EPHEMERAL),
+        }
         result: JSON = {"interaction": interaction}
         if msg is not None:
             interaction["response_message_id"] = str(msg.id)
@@ -843,24 +1084,34 @@ class DiscordFake:
             await self._announce("MESSAGE_UPDATE", msg)
         elif request.method == "DELETE":
             msg.deleted = True
-            await self._emit("MESSAGE_DELETE", {"id": str(msg.id), "channel_id": str(ch.id),
-                                                "guild_id": str(self.guild_id)})
+            await self._emit(
+                "MESSAGE_DELETE",
+                {"id": str(msg.id), "channel_id": str(ch.id), "guild_id": str(self.guild_id)},
+            )
             return web.Response(status=204)
         return _json_response(self._message_payload(msg))
 
-    async def _new_thread(self, request: web.Request, parent: Channel, thread_id: int | None,
-                          thread_type: int) -> web.Response:
+    async def _new_thread(
+        self, request: web.Request, parent: Channel, thread_id: int | None, thread_type: int
+    ) -> web.Response:
         body = request[BODY] or {}
         if self.deny_threads:
             raise api_error(403, 50013, "Missing Permissions")
         name = str(body.get("name") or "")
         if not 1 <= len(name) <= 100:
-            error = {"code": "BASE_TYPE_BAD_LENGTH",
-                     "message": "Must be between 1 and 100 in length."}
+            error = {
+                "code": "BASE_TYPE_BAD_LENGTH",
+                "message": "Must be between 1 and 100 in length.",
+            }
             raise api_error(400, 50035, "Invalid Form Body", {"name": {"_errors": [error]}})
-        thread = Channel(thread_id or self.snowflake(), thread_type, name, parent.id,
-                         owner_id=self.bot_id,
-                         auto_archive_duration=int(body.get("auto_archive_duration") or 1440))
+        thread = Channel(
+            thread_id or self.snowflake(),
+            thread_type,
+            name,
+            parent.id,
+            owner_id=self.bot_id,
+            auto_archive_duration=int(body.get("auto_archive_duration") or 1440),
+        )
         self.channels[thread.id] = thread
         payload = self._channel_payload(thread)
         await self._emit("THREAD_CREATE", {**payload, "newly_created": True})
@@ -884,8 +1135,9 @@ class DiscordFake:
             raise web.HTTPMethodNotAllowed(request.method, ["PUT", "DELETE"])
         ch = self._channel(request)
         msg = self._stored(ch, request.match_info["mid"])
-        await self._reaction(request.method == "PUT", ch.id, msg.id, self.bot_id,
-                             request.match_info["emoji"], False)
+        await self._reaction(
+            request.method == "PUT", ch.id, msg.id, self.bot_id, request.match_info["emoji"], False
+        )
         return web.Response(status=204)
 
 
@@ -902,13 +1154,20 @@ def _emoji(key: str) -> JSON:
 
 
 def _too_long(limit: int) -> JSON:
-    return {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH",
-                         "message": f"Must be {limit} or fewer in length."}]}
+    return {
+        "_errors": [
+            {"code": "BASE_TYPE_MAX_LENGTH", "message": f"Must be {limit} or fewer in length."}
+        ]
+    }
 
 
 def _embed_size(embed: JSON) -> int:
-    parts = [embed.get("title"), embed.get("description"), (embed.get("footer") or {}).get("text"),
-             (embed.get("author") or {}).get("name")]
+    parts = [
+        embed.get("title"),
+        embed.get("description"),
+        (embed.get("footer") or {}).get("text"),
+        (embed.get("author") or {}).get("name"),
+    ]
     parts += [f.get(k) for f in embed.get("fields") or [] for k in ("name", "value")]
     return sum(len(p) for p in parts if isinstance(p, str))
 
@@ -926,12 +1185,20 @@ def _validate(body: JSON, *, creating: bool) -> None:
             if len(embed.get("description") or "") > 4096:
                 errors.setdefault("embeds", {})[str(i)] = {"description": _too_long(4096)}
         if "embeds" not in errors and sum(map(_embed_size, embeds)) > 6000:
-            errors["embeds"] = {"_errors": [{"code": "MAX_EMBED_SIZE_EXCEEDED",
-                                             "message": "Embed size exceeds maximum size of 6000"}]}
+            errors["embeds"] = {
+                "_errors": [
+                    {
+                        "code": "MAX_EMBED_SIZE_EXCEEDED",
+                        "message": "Embed size exceeds maximum size of 6000",
+                    }
+                ]
+            }
     if errors:
         raise api_error(400, 50035, "Invalid Form Body", errors)
-    if creating and not any(body.get(k) for k in ("content", "embeds", "sticker_ids", "components",
-                                                  "attachments", "poll")):
+    if creating and not any(
+        body.get(k)
+        for k in ("content", "embeds", "sticker_ids", "components", "attachments", "poll")
+    ):
         raise api_error(400, 50006, "Cannot send an empty message")
 
 
@@ -964,8 +1231,11 @@ ClientT = TypeVar("ClientT", bound=discord.Client)
 
 
 @contextlib.asynccontextmanager
-async def running_client(client: ClientT, token: str = "fake-token",
-                         timeout: float = 5.0) -> AsyncIterator[ClientT]:  # noqa: ASYNC109
+async def running_client(
+    client: ClientT,
+    token: str = "fake-token",
+    timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's own deadline
+) -> AsyncIterator[ClientT]:
     """Start `client` (pointed at a fake), wait until it is ready, and close it cleanly."""
     task = asyncio.create_task(client.start(token))
     ready = asyncio.create_task(client.wait_until_ready())

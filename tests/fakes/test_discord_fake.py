@@ -173,8 +173,13 @@ async def test_429_past_the_channel_budget_then_discordpy_waits_and_succeeds() -
         assert limited.response["global"] is False and 0 < retry_after <= 1.0
         assert headers["Via"] == "1.1 google" and headers["X-RateLimit-Remaining"] == "0"
         assert float(headers["Retry-After"]) >= retry_after
-        assert {"X-RateLimit-Limit", "X-RateLimit-Reset", "X-RateLimit-Reset-After",
-                "X-RateLimit-Bucket", "X-RateLimit-Scope"} <= headers.keys()
+        assert {
+            "X-RateLimit-Limit",
+            "X-RateLimit-Reset",
+            "X-RateLimit-Reset-After",
+            "X-RateLimit-Bucket",
+            "X-RateLimit-Scope",
+        } <= headers.keys()
         same = [r for r in fake.requests if (r.method, r.path) == (limited.method, limited.path)]
         assert same[-1].status == 200 and same[-1].at - start >= retry_after - 0.05
         assert [m.content for m in fake.channel_messages(fake.channel_id)] == ["b", "c"]
@@ -209,14 +214,21 @@ async def test_raw_reactions_of_users_reach_the_client() -> None:
         await fake.dispatch_reaction_add(fake.channel_id, msg.id, fake.user_id, "👍")
         added = await asyncio.wait_for(bot.raw_reactions.get(), 5)
         assert (added.event_type, added.user_id, added.message_id, added.guild_id) == (
-            "REACTION_ADD", fake.user_id, msg.id, fake.guild_id)
+            "REACTION_ADD",
+            fake.user_id,
+            msg.id,
+            fake.guild_id,
+        )
         assert str(added.emoji) == "👍" and added.burst is False
         assert added.type is discord.ReactionType.normal and added.message_author_id == fake.bot_id
         assert added.member is not None and added.member.id == fake.user_id
         await fake.dispatch_reaction_remove(fake.channel_id, msg.id, fake.user_id, "👍")
         removed = await asyncio.wait_for(bot.raw_reactions.get(), 5)
         assert (removed.event_type, removed.user_id, str(removed.emoji)) == (
-            "REACTION_REMOVE", fake.user_id, "👍")
+            "REACTION_REMOVE",
+            fake.user_id,
+            "👍",
+        )
         assert fake.message(msg.id).reactions == {"👍": set()}
 
 
