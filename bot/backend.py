@@ -114,7 +114,7 @@ class OllamaBackend:
                 log.info("model %s refused think=%s; retrying without it", model, think)
                 return await self._stream(role, request, on_text, None)
         except ollama.ResponseError as exc:
-            raise self._map_response_error(exc, model) from None
+            raise map_response_error(exc, model) from None
 
     async def _open(
         self, role: Role, request: CompareRequest, think: bool | None
@@ -184,18 +184,20 @@ class OllamaBackend:
             wall_s=loop.time() - started,
         )
 
-    def _map_response_error(self, exc: ollama.ResponseError, model: str) -> BackendError:
-        detail = str(exc.error)
-        status = exc.status_code
-        if status == -1:
-            return BackendStreamError(detail)
-        if status == 404 and "not found" in detail:
-            return ModelNotPulled(model)
-        if status == 503:
-            return BackendBusy(detail)
-        if 400 <= status < 500:
-            return BackendRejected(status, detail)
-        return BackendStreamError(f"HTTP {status}: {detail}")
+
+def map_response_error(exc: ollama.ResponseError, model: str) -> BackendError:
+    """Ollama's error answer as our own error, with the fix in its message."""
+    detail = str(exc.error)
+    status = exc.status_code
+    if status == -1:
+        return BackendStreamError(detail)
+    if status == 404 and "not found" in detail:
+        return ModelNotPulled(model)
+    if status == 503:
+        return BackendBusy(detail)
+    if 400 <= status < 500:
+        return BackendRejected(status, detail)
+    return BackendStreamError(f"HTTP {status}: {detail}")
 
 
 def _chunk_text(chunk: Any) -> str:

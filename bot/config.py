@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain import SafetyMode
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -51,6 +53,13 @@ class Settings(BaseSettings):
     database_path: Path = Path("twinbot.sqlite3")
     # Off: user ids are stored as salted hashes (the salt is per install, in the database).
     store_user_ids: bool = False
+
+    # The safety gate for raw base output: a guard model on the same Ollama judges prompts
+    # and outputs. The mode is per channel (admins change it); these are the defaults.
+    safety_default: SafetyMode = SafetyMode.OFF
+    safety_nsfw_default: SafetyMode = SafetyMode.LABEL  # Discord channels marked NSFW
+    guard_model: str = "llama-guard3:1b"
+    guard_chunk_chars: Annotated[int, Field(ge=20, le=4000)] = 240
 
     # Votes: blind comparisons hide which side is which until a vote or the close time.
     blind_default: bool = False

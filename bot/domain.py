@@ -27,6 +27,36 @@ class SideStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class SafetyMode(enum.StrEnum):
+    """What a channel does with output the guard model calls unsafe."""
+
+    OFF = "off"  # no checks
+    LABEL = "label"  # show it, with a content warning naming the categories
+    SPOILER = "spoiler"  # show it hidden behind a spoiler (Discord) or a reveal button (Slack)
+    WITHHOLD = "withhold"  # replace it by a one-line notice
+
+
+class SafetyStatus(enum.StrEnum):
+    PENDING = "pending"  # not judged yet (or only a prefix so far)
+    CLEAR = "clear"
+    UNSAFE = "unsafe"
+    UNAVAILABLE = "unavailable"  # the guard failed: spoiler and withhold fail closed
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyNote:
+    mode: SafetyMode
+    status: SafetyStatus
+    categories: str = ""  # in words, e.g. "violent crimes, hate"
+    detail: str = ""  # why the guard was unavailable
+
+    @property
+    def concealed(self) -> bool:
+        """True when the text must not be shown plainly (spoiler it, or withhold it)."""
+        hiding = self.mode in (SafetyMode.SPOILER, SafetyMode.WITHHOLD)
+        return hiding and self.status in (SafetyStatus.UNSAFE, SafetyStatus.UNAVAILABLE)
+
+
 @dataclass(frozen=True, slots=True)
 class ModelPair:
     """A base tag and an instruct tag from the same pre-trained checkpoint."""
@@ -165,6 +195,7 @@ class SideSnapshot:
     stats: SideStats
     error_kind: str | None
     error: str | None
+    safety: SafetyNote | None = None  # set by the safety gate when the channel has one
 
     @property
     def finished(self) -> bool:
@@ -179,6 +210,7 @@ class CompareSnapshot:
     request: CompareRequest
     base: SideSnapshot
     instruct: SideSnapshot
+    prompt_safety: SafetyNote | None = None
 
     @property
     def sides(self) -> tuple[SideSnapshot, SideSnapshot]:

@@ -18,7 +18,7 @@ from typing import Any, Self
 
 import aiosqlite
 
-from bot.domain import CompareRequest, Role, SideSnapshot, SideStatus
+from bot.domain import CompareRequest, Role, SafetyMode, SideSnapshot, SideStatus
 from bot.errors import TwinbotError
 from bot.votes import Choice, DerivedVote, ReactionEvent, derive_vote
 
@@ -538,3 +538,27 @@ class Store:
             "SELECT * FROM reactions WHERE comparison_id = ? ORDER BY id", (comparison_id,)
         ) as cursor:
             return [dict(row) for row in await cursor.fetchall()]
+
+    # --- per-channel settings ----------------------------------------------------------------
+
+    async def channel_safety_mode(self, platform: str, channel_id: str) -> SafetyMode | None:
+        """The mode an admin chose for this channel, or None to use the configured default."""
+        async with self._db.execute(
+            "SELECT safety_mode FROM channel_settings WHERE platform = ? AND channel_id = ?",
+            (platform, channel_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None or row[0] is None else SafetyMode(row[0])
+
+    async def set_channel_safety_mode(
+        self, platform: str, channel_id: str, mode: SafetyMode, admin_id: str
+    ) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                """INSERT INTO channel_settings (platform, channel_id, safety_mode, updated_by,
+                       updated_at) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (platform, channel_id) DO UPDATE SET
+                       safety_mode = excluded.safety_mode, updated_by = excluded.updated_by,
+                       updated_at = excluded.updated_at""",
+                (platform, channel_id, mode.value, self.user_key(platform, admin_id), utc_now()),
+            )

@@ -31,6 +31,8 @@ class Script:
     error: str | None = None  # the error text for `status` or for a mid-stream error
     error_after: int | None = None  # send an error line after this many chunks (status stays 200)
     drop_after: int | None = None  # cut the connection after this many chunks (Ollama killed)
+    # Tokens computed from the request body instead of `tokens` (a guard model's verdict, say).
+    reply: Callable[[dict[str, Any]], list[str]] | None = None
 
 
 def _now() -> str:
@@ -166,6 +168,7 @@ class OllamaFake:
         stops = [s for s in options.get("stop") or [] if s]
         streaming = body.get("stream", True)
         started = time.monotonic_ns()
+        tokens = script.reply(body) if script.reply is not None else script.tokens
         if self.on_stream_start is not None:
             self.on_stream_start(model)
 
@@ -179,7 +182,7 @@ class OllamaFake:
         first_token_ns = 0
         try:
             await asyncio.sleep(script.first_delay)
-            for index, token in enumerate(script.tokens):
+            for index, token in enumerate(tokens):
                 if index and script.delay:
                     await asyncio.sleep(script.delay)
                 if script.drop_after is not None and index >= script.drop_after:
