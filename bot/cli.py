@@ -13,14 +13,16 @@ from typing import Any
 from rich.console import Console
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.domain import Requester, SideStatus
+from bot.demos import Demo, find_demo, load_demos
+from bot.domain import CompareRequest, CompareSnapshot, Requester, SideStatus
 from bot.errors import TwinbotError
 from bot.export import ExportFormat, export_text
 from bot.leaderboard import Leaderboard, leaderboard_for, leaderboard_text
 from bot.logs import configure_logging
 from bot.periods import parse_moment
+from bot.report import DemoResult, render_report
 from bot.requests import build_request
-from bot.runtime import open_runtime, open_store
+from bot.runtime import Runtime, open_runtime, open_store
 from bot.store import VoteFilter, utc_iso
 
 EXIT_OK = 0
@@ -70,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_vote_filters(export)
 
     commands.add_parser("recompute-votes", help="rebuild every vote from the reaction log")
+
+    demo = commands.add_parser("demo", help="run a classic base-vs-instruct experiment")
+    demo.add_argument("name", nargs="?", help="the experiment (omit to list them)")
+    demo.add_argument("--pair", help="model pair (default: TWINBOT_DEFAULT_PAIR)")
+    demo.add_argument("--report", metavar="FILE.html", help="run every experiment, write a page")
 
     run = commands.add_parser("run", help="run the chat bot on a platform")
     run.add_argument("platform", choices=sorted(PLATFORM_RUNNERS))
@@ -127,6 +134,67 @@ async def _recompute_votes(settings: Settings) -> int:
         count = await store.recompute_votes()
     print(f"{count} votes derived from the reaction log")
     return EXIT_OK
+
+
+class _QuietView:
+    """A CompareView that shows nothing: the report shows the results at the end."""
+
+    update_interval = 1.0
+
+    async def start(self, snapshot: CompareSnapshot) -> None:
+        return None
+
+    async def update(self, snapshot: CompareSnapshot) -> None:
+        return None
+
+    async def finish(self, snapshot: CompareSnapshot) -> None:
+        return None
+
+
+def _demo_request(
+    settings: Settings, runtime: Runtime, demo: Demo, pair: str | None
+) -> CompareRequest:
+    return build_request(
+        settings,
+        runtime.catalog,
+        Requester(platform="terminal", user_id="local"),
+        demo.prompt,
+        pair=pair,
+        framing=demo.framing,
+        max_tokens=min(demo.max_tokens, settings.max_tokens_limit),
+        temperature=demo.temperature,
+    )
+
+
+async def _demo(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    async with open_runtime(settings) as runtime:
+        demos = load_demos(settings.prompts_dir, runtime.catalog)
+        if args.report:
+            results = []
+            for demo in demos.values():
+                console.print(f"running {demo.name}: {demo.title}", markup=False, highlight=False)
+                request = _demo_request(settings, runtime, demo, args.pair)
+                final = await runtime.service.run(request, _QuietView())
+                tallies = await runtime.store.vote_tallies(
+                    request.prompt, request.pair.name, request.framing.name
+                )
+                results.append(DemoResult(demo, final, tallies))
+            page = render_report(results, results[0].snapshot.request.pair.name)
+            await asyncio.to_thread(Path(args.report).write_text, page, encoding="utf-8")
+            console.print(f"report written to {args.report}", markup=False, highlight=False)
+            return EXIT_OK
+        if not args.name:
+            for demo in demos.values():
+                console.print(f"[bold]{demo.name}[/bold]  {demo.title}", highlight=False)
+                console.print(f"    {demo.explain}", markup=False, highlight=False)
+            return EXIT_OK
+        demo = find_demo(demos, args.name)
+        console.print(f"{demo.title}: {demo.explain}", markup=False, highlight=False)
+        request = _demo_request(settings, runtime, demo, args.pair)
+        view = load_front_end(TERMINAL_VIEW)(console, settings.terminal_refresh_interval)
+        final = await runtime.service.run(request, view)
+    failed = [side for side in final.sides if side.status is SideStatus.FAILED]
+    return EXIT_SIDE_FAILED if failed else EXIT_OK
 
 
 async def _compare(settings: Settings, args: argparse.Namespace, console: Console) -> int:
@@ -212,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _stats(settings, args, console)
         if args.command == "export":
             return _export(settings, args)
+        if args.command == "demo":
+            return asyncio.run(_demo(settings, args, console))
         if args.command == "recompute-votes":
             return asyncio.run(_recompute_votes(settings))
         return asyncio.run(_run_platform(settings, args.platform))

@@ -562,3 +562,13 @@ class Store:
                        updated_at = excluded.updated_at""",
                 (platform, channel_id, mode.value, self.user_key(platform, admin_id), utc_now()),
             )
+
+    async def vote_tallies(self, prompt: str, pair: str, framing: str) -> dict[Choice, int]:
+        """Votes so far on every comparison of this prompt, pair and framing (for the report)."""
+        async with self._db.execute(
+            """SELECT v.choice, count(*) FROM votes v JOIN comparisons c ON c.id = v.comparison_id
+               WHERE c.prompt = ? AND c.pair = ? AND c.framing = ? GROUP BY v.choice""",
+            (prompt, pair, framing),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {Choice(row[0]): int(row[1]) for row in rows}

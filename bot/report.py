@@ -1,0 +1,91 @@
+"""One self-contained HTML page of the demo experiments: readable offline and printable."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.demos import Demo
+from bot.domain import CompareSnapshot, SideSnapshot
+from bot.render import ROLE_BLURBS, side_title, stats_line
+from bot.votes import Choice
+
+_CHOICE_WORDS = {
+    Choice.BASE_BETTER: "base better",
+    Choice.INSTRUCT_BETTER: "instruct better",
+    Choice.TIE: "tie",
+    Choice.BOTH_BAD: "both bad",
+}
+
+_STYLE = """
+body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin: 2rem 0 .3rem; }
+.explain { color: #555; margin: 0 0 .6rem; }
+.prompt { background: #f4f4f4; padding: .5rem .8rem; white-space: pre-wrap; border-radius: 4px; }
+.sides { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; margin-top: .6rem; }
+.side { border: 2px solid #ccc; border-radius: 6px; padding: .6rem .8rem; }
+.side.base { border-color: #d95f02; } .side.instruct { border-color: #1b9e77; }
+.side h3 { font-size: 1rem; margin: 0; } .blurb { color: #777; font-style: italic; margin: 0; }
+.output { white-space: pre-wrap; overflow-wrap: anywhere; margin: .5rem 0; }
+.stats, .votes { color: #555; font-size: .9rem; } .failed { color: #b00020; }
+section { break-inside: avoid; }
+@media print { body { margin: 0; max-width: none; } .sides { gap: .5rem; } }
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    demo: Demo
+    snapshot: CompareSnapshot
+    tallies: Mapping[Choice, int]
+
+
+def _side(side: SideSnapshot) -> str:
+    failed = " failed" if side.error else ""
+    return (
+        f'<div class="side {side.role.value}">'
+        f"<h3>{html.escape(side_title(side))}</h3>"
+        f'<p class="blurb">{html.escape(ROLE_BLURBS[side.role])}</p>'
+        f'<div class="output">{html.escape(side.text) or "<em>(no output)</em>"}</div>'
+        f'<p class="stats{failed}">{html.escape(stats_line(side))}</p>'
+        "</div>"
+    )
+
+
+def _tallies(tallies: Mapping[Choice, int]) -> str:
+    total = sum(tallies.values())
+    if not total:
+        return "No votes yet."
+    parts = ", ".join(f"{_CHOICE_WORDS[c]} {tallies.get(c, 0)}" for c in Choice)
+    return f"Votes so far ({total}): {parts}."
+
+
+def render_report(results: Sequence[DemoResult], pair_name: str) -> str:
+    sections = []
+    for result in results:
+        demo, snapshot = result.demo, result.snapshot
+        options = snapshot.request.options
+        sections.append(
+            f'<section id="{html.escape(demo.name)}">'
+            f"<h2>{html.escape(demo.title)}</h2>"
+            f'<p class="explain">{html.escape(demo.explain)}</p>'
+            f'<div class="prompt">{html.escape(demo.prompt)}</div>'
+            f'<div class="sides">{_side(snapshot.base)}{_side(snapshot.instruct)}</div>'
+            f'<p class="votes">{html.escape(_tallies(result.tallies))} '
+            f"Framing: {html.escape(demo.framing)}, max tokens {options.max_tokens},"
+            f" temperature {options.temperature:g}.</p>"
+            "</section>"
+        )
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>twinbot: base vs instruct ({html.escape(pair_name)})</title>"
+        f"<style>{_STYLE}</style></head><body>"
+        f"<h1>What post-training changes: {html.escape(pair_name)}</h1>"
+        f"<p>Each experiment sends one prompt to the base model and its instruct twin at once. "
+        f"Generated {generated} by twinbot.</p>" + "".join(sections) + "</body></html>\n"
+    )
