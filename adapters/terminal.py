@@ -57,6 +57,8 @@ def render(snapshot: CompareSnapshot) -> RenderableType:
         Text(ROLE_BLURBS[snapshot.instruct.role], style="dim italic"),
     )
     grid.add_row(side_panel(snapshot.base), side_panel(snapshot.instruct))
+    if snapshot.notice:
+        return Group(request_header(snapshot), grid, Text(snapshot.notice, style="bold yellow"))
     return Group(request_header(snapshot), grid)
 
 

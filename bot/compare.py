@@ -18,7 +18,7 @@ from bot.domain import (
 )
 from bot.errors import BackendError
 from bot.metrics import Metrics
-from bot.store import Store
+from bot.store import Store, StoreError
 from bot.throttle import LagStats, Throttle
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class CompareService:
     async def run(self, request: CompareRequest, view: CompareView) -> CompareSnapshot:
         comparison_id = await self._store.create_comparison(request)
         states = {role: SideState(role, request.pair.tag(role)) for role in Role}
+        notices: list[str] = []
 
         def snapshot() -> CompareSnapshot:
             return CompareSnapshot(
@@ -62,6 +63,7 @@ class CompareService:
                 request,
                 snapshot_of(states[Role.BASE]),
                 snapshot_of(states[Role.INSTRUCT]),
+                notice=notices[0] if notices else None,
             )
 
         throttle = Throttle(view.update_interval)
@@ -72,7 +74,9 @@ class CompareService:
             renders = asyncio.create_task(throttle.run(lambda: view.update(snapshot())))
             try:
                 sides = [
-                    asyncio.create_task(self._run_side(comparison_id, request, state, throttle))
+                    asyncio.create_task(
+                        self._run_side(comparison_id, request, state, throttle, notices)
+                    )
                     for state in states.values()
                 ]
                 await asyncio.gather(*sides)
@@ -90,7 +94,12 @@ class CompareService:
         return final
 
     async def _run_side(
-        self, comparison_id: int, request: CompareRequest, state: SideState, throttle: Throttle
+        self,
+        comparison_id: int,
+        request: CompareRequest,
+        state: SideState,
+        throttle: Throttle,
+        notices: list[str],
     ) -> None:
         def on_text(text: str) -> None:
             state.text += text
@@ -122,13 +131,23 @@ class CompareService:
         finally:
             throttle.poke()
             # Stored as soon as this side ends, so the other side's fate cannot lose it.
-            await self._save_output(comparison_id, state)
+            problem = await self._save_output(comparison_id, state)
+            if problem and problem not in notices:
+                notices.append(problem)
 
-    async def _save_output(self, comparison_id: int, state: SideState) -> None:
+    async def _save_output(self, comparison_id: int, state: SideState) -> str | None:
+        """Store one side; on failure, say why in words a user may read."""
         try:
             await asyncio.shield(self._store.save_output(comparison_id, snapshot_of(state)))
+        except StoreError as exc:
+            log.error(
+                "comparison #%d: storing the %s output failed: %s", comparison_id, state.role, exc
+            )
+            return f"This comparison was not fully saved: {exc}"
         except Exception:
             log.exception("comparison #%d: storing the %s output failed", comparison_id, state.role)
+            return "This comparison was not fully saved; the operator log has details."
+        return None
 
     @staticmethod
     async def _cancel_sides(sides: list[asyncio.Task[None]]) -> None:

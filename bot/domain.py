@@ -211,6 +211,8 @@ class CompareSnapshot:
     base: SideSnapshot
     instruct: SideSnapshot
     prompt_safety: SafetyNote | None = None
+    # Something the user should know that belongs to neither side (e.g. it was not saved).
+    notice: str | None = None
 
     @property
     def sides(self) -> tuple[SideSnapshot, SideSnapshot]:

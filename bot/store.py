@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -132,7 +133,9 @@ class Store:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path, *, store_user_ids: bool = False) -> Self:
+    async def open(
+        cls, path: Path, *, store_user_ids: bool = False, busy_timeout_ms: int = 5000
+    ) -> Self:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
@@ -145,7 +148,7 @@ class Store:
             await db.execute("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
-            await db.execute("PRAGMA busy_timeout = 5000")
+            await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             await store.migrate()
             store._salt = await store._install_salt()
         except BaseException:
@@ -195,15 +198,40 @@ class Store:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; SQLite's failures become a StoreError a user may read."""
         async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                # busy_timeout makes SQLite itself wait and retry while another writer holds it.
+                await self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._storage_error(exc) from exc
             try:
                 yield self._db
-            except BaseException:
-                await self._db.rollback()
-                raise
-            else:
                 await self._db.commit()
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        await self._db.rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise self._storage_error(exc) from exc
+                raise
+
+    def _storage_error(self, exc: sqlite3.Error) -> StoreError:
+        log.error("database %s: write failed: %s", self.path, exc)
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                "The database is locked by another program, so nothing was saved this time. "
+                "Try again shortly."
+            )
+        if "full" in text:
+            return StoreError(
+                "The disk holding the database is full, so nothing was saved. "
+                "An operator needs to free some space."
+            )
+        return StoreError(
+            "The database failed, so nothing was saved. The operator log has details."
+        )
 
     async def _install_salt(self) -> str:
         """The per-install salt for user ids, made once and kept in the database."""

@@ -19,7 +19,7 @@ from bot.errors import InputError
         (
             "hi",
             {"framing": "poem"},
-            "Unknown framing `poem`. Known framings: in-context, qa, raw, transcript",
+            "Unknown framing `poem`. Known framings: in-context, primed, qa, raw, transcript",
         ),
         ("hi", {"max_tokens": 0}, "max tokens must be between 1 and 1024"),
         ("hi", {"max_tokens": 5000}, "max tokens must be between 1 and 1024"),
