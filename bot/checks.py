@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from bot.backend import Backend, canonical_tag
 from bot.catalog import load_catalog
 from bot.config import Settings
+from bot.domain import BackendKind, ModelPair, Role
 from bot.errors import BackendError, TwinbotError
+from bot.openai_backend import api_key_from_env
+from bot.routing import RoutingBackend
 from bot.runtime import make_backend, open_store
 
 
@@ -54,25 +57,14 @@ async def run_checks(settings: Settings) -> list[Check]:
             )
         )
 
-    backend = make_backend(settings)
+    # The default pair's own servers: Ollama, or the OpenAI-compatible endpoints it names.
+    pair = catalog.pairs.get(settings.default_pair)
+    backend = make_backend(settings, catalog)
     try:
-        try:
-            version = await backend.version()
-            checks.append(Check("ollama", True, f"version {version} at {backend.host}"))
-        except BackendError as exc:
-            checks.append(
-                Check("ollama", False, str(exc), "start Ollama or point TWINBOT_OLLAMA_HOST at it")
-            )
+        if pair is not None and pair.backend is BackendKind.OPENAI:
+            checks.extend(await _openai_checks(backend, pair))
         else:
-            pulled, _ = await pull_status(backend)
-            pair = catalog.pairs.get(settings.default_pair)
-            for tag in (pair.base, pair.instruct) if pair else ():
-                ok = pulled is not None and canonical_tag(tag) in pulled
-                checks.append(
-                    Check(
-                        f"model {tag}", ok, "pulled" if ok else "not pulled", f"ollama pull {tag}"
-                    )
-                )
+            checks.extend(await _ollama_checks(backend, pair))
     finally:
         await backend.close()
 
@@ -90,4 +82,58 @@ async def run_checks(settings: Settings) -> list[Check]:
         checks.append(
             Check("database", False, str(exc), "set TWINBOT_DATABASE_PATH to a writable file")
         )
+    return checks
+
+
+async def _ollama_checks(backend: RoutingBackend, pair: ModelPair | None) -> list[Check]:
+    try:
+        version = await backend.ollama.version()
+    except BackendError as exc:
+        return [Check("ollama", False, str(exc), "start Ollama or point TWINBOT_OLLAMA_HOST at it")]
+    checks = [Check("ollama", True, f"version {version} at {backend.ollama.host}")]
+    pulled, _ = await pull_status(backend.ollama)
+    for tag in (pair.base, pair.instruct) if pair else ():
+        ok = pulled is not None and canonical_tag(tag) in pulled
+        checks.append(
+            Check(f"model {tag}", ok, "pulled" if ok else "not pulled", f"ollama pull {tag}")
+        )
+    return checks
+
+
+async def _openai_checks(backend: RoutingBackend, pair: ModelPair) -> list[Check]:
+    checks = []
+    if pair.api_key_env and api_key_from_env(pair.api_key_env) is None:
+        checks.append(
+            Check(
+                f"api key {pair.api_key_env}",
+                False,
+                "not set",
+                f"set {pair.api_key_env} in twinbot's environment or .env",
+            )
+        )
+    listed: dict[str, set[str] | None] = {}
+    for role in Role:
+        endpoint = pair.endpoint(role) or ""
+        server = backend.openai_server(endpoint, pair.api_key_env)
+        if endpoint not in listed:
+            try:
+                listed[endpoint] = await server.list_models()
+                detail = f"OpenAI-compatible, serves {len(listed[endpoint] or ())} models"
+                checks.append(Check(f"server {endpoint}", True, detail))
+            except BackendError as exc:
+                listed[endpoint] = None
+                fix = f"start the server, or fix pair {pair.name!r} in prompts/pairs.toml"
+                checks.append(Check(f"server {endpoint}", False, str(exc), fix))
+        models = listed[endpoint]
+        if models is not None:
+            tag = pair.tag(role)
+            ok = tag in models
+            checks.append(
+                Check(
+                    f"model {tag}",
+                    ok,
+                    f"served at {endpoint}" if ok else f"not served at {endpoint}",
+                    f"start the engine at {endpoint} with {tag}, or fix the pair's {role} tag",
+                )
+            )
     return checks

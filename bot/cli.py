@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
+from bot.backup import add_backup_commands, run_backup_command
 from bot.config import ConfigError, Settings, load_settings
 from bot.demos import Demo, find_demo, load_demos
 from bot.domain import CompareRequest, CompareSnapshot, Requester, SideStatus
@@ -20,6 +21,7 @@ from bot.export import ExportFormat, export_text
 from bot.leaderboard import Leaderboard, leaderboard_for, leaderboard_text
 from bot.logs import configure_logging
 from bot.periods import parse_moment
+from bot.pull import add_pull_command, run_pull_command
 from bot.report import DemoResult, render_report
 from bot.requests import build_request
 from bot.runtime import Runtime, open_runtime, open_store
@@ -72,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_vote_filters(export)
 
     commands.add_parser("recompute-votes", help="rebuild every vote from the reaction log")
+
+    add_backup_commands(commands)
+    add_pull_command(commands)
 
     demo = commands.add_parser("demo", help="run a classic base-vs-instruct experiment")
     demo.add_argument("name", nargs="?", help="the experiment (omit to list them)")
@@ -280,6 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _stats(settings, args, console)
         if args.command == "export":
             return _export(settings, args)
+        if args.command in ("backup", "restore"):
+            return run_backup_command(settings, args)
+        if args.command == "pull":
+            return asyncio.run(run_pull_command(settings, args))
         if args.command == "demo":
             return asyncio.run(_demo(settings, args, console))
         if args.command == "recompute-votes":

@@ -10,6 +10,7 @@ from bot.backend import Backend, OllamaBackend, Timeouts
 from bot.catalog import Catalog, load_catalog
 from bot.compare import CompareService
 from bot.config import Settings
+from bot.routing import RoutingBackend
 from bot.store import Store
 
 
@@ -22,15 +23,15 @@ class Runtime:
     service: CompareService
 
 
-def make_backend(settings: Settings) -> OllamaBackend:
-    return OllamaBackend(
-        settings.ollama_host,
-        Timeouts(
-            connect=settings.connect_timeout,
-            first_token=settings.first_token_timeout,
-            total=settings.total_timeout,
-        ),
+def make_backend(settings: Settings, catalog: Catalog | None = None) -> RoutingBackend:
+    """Ollama at TWINBOT_OLLAMA_HOST, plus a client for each OpenAI-compatible pair's server."""
+    timeouts = Timeouts(
+        connect=settings.connect_timeout,
+        first_token=settings.first_token_timeout,
+        total=settings.total_timeout,
     )
+    pairs = catalog.pairs.values() if catalog is not None else ()
+    return RoutingBackend(OllamaBackend(settings.ollama_host, timeouts), timeouts, pairs)
 
 
 async def open_store(settings: Settings) -> Store:
@@ -41,7 +42,7 @@ async def open_store(settings: Settings) -> Store:
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     catalog = load_catalog(settings.prompts_dir)
     store = await open_store(settings)
-    backend = make_backend(settings)
+    backend = make_backend(settings, catalog)
     try:
         yield Runtime(settings, catalog, backend, store, CompareService(backend, store))
     finally:
