@@ -1,0 +1,112 @@
+"""The Slack CompareView driven by the real CompareService, without bolt in between."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import web
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack_app.posting import PostBudget, PostPacer
+from adapters.slack_app.scheduler import Budget, UpdateScheduler
+from adapters.slack_app.view import SlackCompareView
+from bot.config import Settings
+from bot.domain import Role
+from bot.runtime import Runtime, open_runtime
+from tests.adapters.slack_harness import side_output
+from tests.conftest import SMALL_PAIR
+from tests.fakes.ollama_fake import OllamaFake, Script
+from tests.fakes.slack_fake import SlackFake
+
+BASE, INSTRUCT = SMALL_PAIR
+
+
+class SlowSecondParts(SlackFake):
+    """Slack answering a second part's chat.postMessage slowly, as a busy Slack may: the post
+    is still in flight when the stream ends. (Slack completes a request whose client left.)"""
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if request.match_info["method"] == "chat.postMessage":
+            body = await request.json()  # aiohttp keeps the body for the real handler
+            if "· part 2" in str(body.get("text", "")):
+                await asyncio.sleep(0.4)
+        return await super()._api(request)
+
+
+@dataclass
+class Rig:
+    fake: SlackFake
+    runtime: Runtime
+    posts: PostPacer
+    updates: UpdateScheduler
+
+    def view(self, channel: str | None = None) -> SlackCompareView:
+        return SlackCompareView(
+            posts=self.posts, updates=self.updates, store=self.runtime.store,
+            channel_id=channel or self.fake.channel_id, asked_by="ann",
+        )  # fmt: skip
+
+
+@asynccontextmanager
+async def rig(
+    settings: Settings, posts: PostBudget | None = None, fake_class: type[SlackFake] = SlackFake
+) -> AsyncIterator[Rig]:
+    async with (
+        fake_class(update_limit=50, update_window=1.0) as fake,
+        open_runtime(settings) as runtime,
+    ):
+        client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
+        updates = UpdateScheduler(client, Budget(50, 1.0))
+        try:
+            yield Rig(fake, runtime, PostPacer(client, posts), updates)
+        finally:
+            await updates.close()
+
+
+async def test_a_part_posted_while_the_stream_ends_is_neither_lost_nor_doubled(
+    settings: Settings, ollama: OllamaFake, make_request: Callable[..., Any]
+):
+    # The base side jumps past one message's worth of text just before it ends, so the post
+    # of its second part is still in flight when the core cancels the live update; finish()
+    # must wait for that post (and store it), not post the part again.
+    ollama.script(BASE, Script(tokens=["a" * 2000 + " ", "b" * 2000 + " ", "end"], delay=0.05))
+    async with rig(settings, PostBudget(rate=1.0, burst=5), SlowSecondParts) as r:
+        view = r.view()
+        final = await r.runtime.service.run(make_request("grow"), view)
+        assert len(r.fake.calls_to("chat.postMessage")) == 4
+        assert view.parent_ts is not None
+        replies = r.fake.thread(r.fake.channel_id, view.parent_ts)[1:]
+        text, footer, parts = side_output(replies, "Base")
+        assert text == final.base.text and len(parts) == 2
+        assert footer is not None and footer.startswith(":white_check_mark:")
+        refs = [
+            await r.runtime.store.message_ref("slack", r.fake.channel_id, ts)
+            for ts in view.replies[Role.BASE]
+        ]
+        assert [(ref.role, ref.part) for ref in refs if ref] == [(Role.BASE, 0), (Role.BASE, 1)]
+
+
+async def test_a_failed_start_aborts_and_finish_shows_nothing(
+    settings: Settings, ollama: OllamaFake, make_request: Callable[..., Any]
+):
+    async with rig(settings) as r:
+        r.fake.add_channel("C0GONE", member=False)
+        view = r.view("C0GONE")
+        with pytest.raises(SlackApiError):
+            await r.runtime.service.run(make_request("hi"), view)
+        assert view.parent_ts is None
+        assert [c.method for c in r.fake.calls] == ["chat.postMessage"]
+        assert ollama.requests == []
+        comparison = await r.runtime.store.comparison(1)
+        assert comparison is not None and comparison["status"] == "interrupted"
+
+
+async def test_update_interval_follows_the_workspace_budget(settings: Settings):
+    async with rig(settings) as r:
+        assert r.view().update_interval == pytest.approx(1.0 / 50)
