@@ -42,10 +42,11 @@ def channel_allowed(channel_id: str | None, allowed: Collection[str]) -> bool:
     return not allowed or (channel_id is not None and channel_id in allowed)
 
 
-def limiter_keys(requester: Requester) -> tuple[str, str]:
-    """Rate-limit keys: ids are only unique within a platform (and a Slack workspace)."""
+def limiter_keys(requester: Requester) -> tuple[str, str, str]:
+    """Rate-limit keys (user, channel, workspace): ids are only unique within a platform (and a
+    Slack workspace). The user key also names the user's place in the fair queue."""
     scope = f"{requester.platform}:{requester.workspace_id or '-'}"
-    return f"{scope}:{requester.user_id}", f"{scope}:{requester.channel_id or '-'}"
+    return f"{scope}:{requester.user_id}", f"{scope}:{requester.channel_id or '-'}", scope
 
 
 def admit(
@@ -56,15 +57,18 @@ def admit(
     args: CompareArgs,
     *,
     allowed_channels: Collection[str],
+    exempt: bool = False,
 ) -> CompareRequest | Refusal:
-    """Validate, check the allowlist, then take a rate-limit token: a request or a refusal."""
+    """Validate, check the allowlist, then take a rate-limit token: a request or a refusal.
+
+    `exempt` (an admin, as the platform decides) skips the rate limits, not the validation."""
     try:
         request = build_request(settings, catalog, requester, args.prompt, **args.request_options())
     except InputError as exc:
         return Refusal("bad_input", str(exc))
     if not channel_allowed(requester.channel_id, allowed_channels):
         return Refusal("channel", CHANNEL_NOT_ALLOWED)
-    decision = limiter.check(*limiter_keys(requester))
+    decision = limiter.check(*limiter_keys(requester), exempt=exempt)
     if not decision.allowed:
         return Refusal("rate_limited", refusal_message(decision))
     return request

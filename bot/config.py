@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = None
     discord_channels: Annotated[list[str], NoDecode] = []
     discord_edit_interval: Annotated[float, Field(ge=0.2, le=30)] = 1.0
+    # Members with one of these roles (ids or names) skip the rate limits and the queue's
+    # refusal, and may change a channel's safety mode. Server administrators always may.
+    discord_admin_roles: Annotated[list[str], NoDecode] = []
 
     # Slack: Socket Mode when the app token is set, HTTP mode (signed requests) otherwise.
     slack_bot_token: SecretStr | None = None
@@ -105,13 +108,22 @@ class Settings(BaseSettings):
     slack_host: str = "0.0.0.0"
     slack_port: Annotated[int, Field(ge=1, le=65535)] = 3000
     slack_channels: Annotated[list[str], NoDecode] = []
+    # Slack user ids (U…) who skip the rate limits and may change a channel's safety mode.
+    slack_admin_users: Annotated[list[str], NoDecode] = []
     slack_updates_per_minute: Annotated[int, Field(ge=1, le=50)] = 45
     # Web API base; GovSlack uses https://slack-gov.com/api/ (tests point it at a fake).
     slack_api_url: str = "https://slack.com/api/"
 
     log_level: str = "INFO"
 
-    @field_validator("discord_channels", "slack_channels", "blind_channels", mode="before")
+    @field_validator(
+        "discord_channels",
+        "slack_channels",
+        "blind_channels",
+        "discord_admin_roles",
+        "slack_admin_users",
+        mode="before",
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

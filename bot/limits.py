@@ -63,28 +63,40 @@ class TokenBuckets:
 
 
 class RateLimiter:
-    """Per-user and per-channel limits; a request takes a token from both or from neither."""
+    """Per-user, per-channel and per-workspace limits: a request takes a token from each of
+    them or from none, so a refused request costs nothing."""
 
     def __init__(
         self,
         user: TokenBuckets,
         channel: TokenBuckets,
         exempt_users: frozenset[str] = frozenset(),
+        workspace: TokenBuckets | None = None,
     ) -> None:
         self._user = user
         self._channel = channel
+        self._workspace = workspace
         self._exempt = exempt_users
 
-    def check(self, user_key: str, channel_key: str) -> Decision:
-        if user_key in self._exempt:
+    def check(
+        self,
+        user_key: str,
+        channel_key: str,
+        workspace_key: str | None = None,
+        *,
+        exempt: bool = False,
+    ) -> Decision:
+        if exempt or user_key in self._exempt:
             return Decision(True)
-        user_wait = self._user.wait_time(user_key)
-        channel_wait = self._channel.wait_time(channel_key)
-        if user_wait > 0 or channel_wait > 0:
-            scope = "user" if user_wait >= channel_wait else "channel"
-            return Decision(False, max(user_wait, channel_wait), scope)
-        self._user.take(user_key)
-        self._channel.take(channel_key)
+        scopes = [("user", self._user, user_key), ("channel", self._channel, channel_key)]
+        if self._workspace is not None and workspace_key is not None:
+            scopes.append(("workspace", self._workspace, workspace_key))
+        waits = [(buckets.wait_time(key), scope) for scope, buckets, key in scopes]
+        longest, scope = max(waits, key=lambda wait: wait[0])
+        if longest > 0:
+            return Decision(False, longest, scope)
+        for _, buckets, key in scopes:
+            buckets.take(key)
         return Decision(True)
 
 
@@ -92,10 +104,11 @@ def limiter_from_settings(settings: Settings) -> RateLimiter:
     return RateLimiter(
         TokenBuckets(settings.user_comparisons_per_minute, settings.user_burst),
         TokenBuckets(settings.channel_comparisons_per_minute, settings.channel_burst),
+        workspace=TokenBuckets(settings.workspace_comparisons_per_minute, settings.workspace_burst),
     )
 
 
 def refusal_message(decision: Decision) -> str:
     seconds = max(1, round(decision.retry_after))
-    who = "You have" if decision.scope == "user" else "This channel has"
+    who = {"user": "You have", "channel": "This channel has"}.get(decision.scope, "This server has")
     return f"{who} reached the comparison limit. Try again in {seconds} s."

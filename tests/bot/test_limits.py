@@ -72,3 +72,24 @@ def test_refusal_message_says_when_to_try_again():
         "You have reached the comparison limit. Try again in 29 s."
     )
     assert refusal_message(Decision(False, 0.2, "channel")).startswith("This channel has")
+
+
+def test_the_workspace_limit_applies_across_channels(clock: Clock):
+    limits = RateLimiter(
+        TokenBuckets(60, 10, clock),
+        TokenBuckets(60, 10, clock),
+        workspace=TokenBuckets(1, 2, clock),
+    )
+    assert limits.check("a", "c1", "w1").allowed
+    assert limits.check("b", "c2", "w1").allowed
+    refused = limits.check("c", "c3", "w1")
+    assert (refused.allowed, refused.scope) == (False, "workspace")
+    assert refused.retry_after == pytest.approx(60.0)
+    assert limits.check("c", "c3", "w2").allowed
+    assert refusal_message(refused).startswith("This server has reached")
+
+
+def test_an_exempt_request_skips_every_limit(clock: Clock):
+    limits = limiter(clock)
+    assert all(limits.check("admin", "c1", exempt=True).allowed for _ in range(20))
+    assert limits.check("someone", "c1").allowed  # the admin's requests took no channel tokens
