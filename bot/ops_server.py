@@ -14,6 +14,7 @@ from bot.backend import Backend, canonical_tag
 from bot.catalog import Catalog
 from bot.errors import TwinbotError
 from bot.metrics import Metrics
+from bot.runtime import Runtime
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,21 @@ def ops_app(checks: dict[str, HealthCheck], metrics: Metrics) -> web.Application
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
     return app
+
+
+async def start_ops_server(
+    runtime: Runtime, platform_checks: dict[str, HealthCheck]
+) -> OpsServer:
+    """The operator's server for a chat bot: core checks plus the platform's own."""
+    settings = runtime.settings
+    pairs = sorted({settings.default_pair})
+    checks = {
+        **core_checks(runtime.backend, runtime.store, runtime.catalog, pairs),
+        **platform_checks,
+    }
+    server = OpsServer(ops_app(checks, runtime.metrics), settings.ops_host, settings.ops_port)
+    await server.start()
+    return server
 
 
 class OpsServer:

@@ -65,16 +65,23 @@ def split_text(text: str, limit: int) -> list[str]:
     return pieces
 
 
+FENCE_RESERVE = 32  # room for a reopened fence line at the start and a closing one at the end
+
+
 def open_fence_after(text: str, fence: str | None = None) -> str | None:
     """The opening fence line still open at the end of `text`, given the one open at its start."""
     for match in _FENCE.finditer(text):
         marker = match.group(1)
         if fence is None:
             # Keep the language tag (short) so the reopened block highlights the same way.
-            fence = marker + match.group(2).strip()[:12]
+            fence = marker[:8] + match.group(2).strip()[:12]
         elif marker.startswith(fence[:3]) and not match.group(2).strip():
             fence = None
     return fence
+
+
+def _marker(fence: str) -> str:
+    return fence[: len(fence) - len(fence.lstrip(fence[0]))]
 
 
 def split_markdown(text: str, limit: int) -> list[str]:
@@ -82,13 +89,15 @@ def split_markdown(text: str, limit: int) -> list[str]:
 
     Each piece stays within `limit`; stripping the added fence lines gives back `text`.
     """
-    reserve = 16  # room for "\n```" at the end and "```lang\n" at the start
-    pieces = split_text(text, max(1, limit - 2 * reserve)) if len(text) > limit else [text]
+    if limit <= FENCE_RESERVE:
+        raise ValueError(f"limit must be more than {FENCE_RESERVE}")
+    room = limit - FENCE_RESERVE
+    pieces = split_text(text, room) if len(text) > room else [text]
     out: list[str] = []
     fence: str | None = None
     for piece in pieces:
         prefix = f"{fence}\n" if fence else ""
         fence = open_fence_after(piece, fence)
-        suffix = "\n```" if fence else ""
+        suffix = f"\n{_marker(fence)}" if fence else ""
         out.append(prefix + piece + suffix)
     return out

@@ -10,6 +10,8 @@ from bot.backend import Backend, OllamaBackend, Timeouts
 from bot.catalog import Catalog, load_catalog
 from bot.compare import CompareService
 from bot.config import Settings
+from bot.metrics import Metrics
+from bot.queue import FairQueue
 from bot.routing import RoutingBackend
 from bot.store import Store
 
@@ -21,6 +23,9 @@ class Runtime:
     backend: Backend
     store: Store
     service: CompareService
+    metrics: Metrics
+    # Shared by every platform the process serves: the bound is on the model server.
+    queue: FairQueue
 
 
 def make_backend(settings: Settings, catalog: Catalog | None = None) -> RoutingBackend:
@@ -43,8 +48,12 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     catalog = load_catalog(settings.prompts_dir)
     store = await open_store(settings)
     backend = make_backend(settings, catalog)
+    metrics = Metrics()
+    queue = FairQueue(settings.max_running, settings.max_waiting)
+    metrics.watch_queue(lambda: queue.waiting, lambda: queue.running)
+    service = CompareService(backend, store, metrics)
     try:
-        yield Runtime(settings, catalog, backend, store, CompareService(backend, store))
+        yield Runtime(settings, catalog, backend, store, service, metrics, queue)
     finally:
         await backend.close()
         await store.close()

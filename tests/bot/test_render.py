@@ -6,7 +6,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import Role, SideSnapshot, SideStats, SideStatus
-from bot.render import open_fence_after, side_title, split_markdown, split_text, stats_line
+from bot.render import (
+    FENCE_RESERVE,
+    open_fence_after,
+    side_title,
+    split_markdown,
+    split_text,
+    stats_line,
+)
 
 
 def side(status: SideStatus, **fields) -> SideSnapshot:
@@ -59,15 +66,18 @@ def test_a_code_block_cut_by_a_split_is_closed_and_reopened():
     assert all(open_fence_after(piece) is None for piece in pieces), "every piece renders balanced"
 
 
-markdownish = st.lists(st.sampled_from(["a", "bc ", " ", "\n", "`", "```", "```py\n", "~~~"])).map(
-    "".join
-)
+markdownish = st.lists(
+    st.sampled_from(
+        ["a", "bc ", " ", "\n", "`", "```", "```py\n", "~~~", "`````", "```python3-long\n"]
+    )
+).map("".join)
 
 
 @given(markdownish, st.integers(40, 120))
 def test_split_markdown_stays_within_the_limit_and_keeps_all_text(text: str, limit: int):
     pieces = split_markdown(text, limit)
-    raw = split_text(text, limit - 32) if len(text) > limit else [text]
+    room = limit - FENCE_RESERVE
+    raw = split_text(text, room) if len(text) > room else [text]
     assert len(pieces) == len(raw)
     for piece, original in zip(pieces, raw, strict=True):
         assert len(piece) <= limit
