@@ -52,3 +52,22 @@ def test_defaults_come_from_settings(make_request):
 
 def test_braces_in_a_prompt_are_not_a_template(make_request):
     assert make_request("{prompt} {0} {}", framing="qa").framed_prompt == "Q: {prompt} {0} {}\nA:"
+
+
+def test_a_hundred_kilobytes_is_refused_with_the_limit(make_request):
+    with pytest.raises(InputError, match=r"102,400 characters long; the limit is 4,000"):
+        make_request("x" * 102_400)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "zero\u200bwidth\u200d joiners\ufeff",
+        "bidi \u202eoverride\u202c and \u2066isolates\u2069",
+        "```\nfence breaker ``` ~~~",
+        "'; DROP TABLE comparisons; --",
+        "@everyone <@123> <!channel>",
+    ],
+)
+def test_odd_but_harmless_prompts_are_kept_verbatim(make_request, prompt: str):
+    assert make_request(prompt).prompt == prompt
