@@ -1,0 +1,147 @@
+"""The slash commands: `/compare`, `/pairs`, `/leaderboard`, with autocomplete for names.
+
+Each command body is a line or two handing over to the module that does the work; this one
+only declares what Discord shows (names, descriptions, option types and ranges).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from adapters.discord_bot.compare_flow import context_line, start_comparison
+from adapters.discord_bot.context import BotContext
+from adapters.discord_bot.layout import CONTENT_MAX, clip
+from adapters.discord_bot.leaderboard import answer_leaderboard
+from adapters.discord_bot.surfaces import NO_MENTIONS
+from bot.backend import canonical_tag
+from bot.checks import pull_status
+from bot.domain import BackendKind
+from bot.inline_options import CompareArgs
+
+log = logging.getLogger(__name__)
+
+Choices = list[app_commands.Choice[str]]
+PULL_CHECK_TIMEOUT = 5.0  # /pairs answers without the pulled marks rather than wait longer
+INTERNAL_ERROR = "twinbot hit an internal error; the operator log has the details."
+
+
+def _choices(names: dict[str, str], current: str) -> Choices:
+    """Up to 25 names matching what the user typed so far (in the name or its description)."""
+    typed = current.strip().lower()
+    found = [
+        app_commands.Choice(name=clip(f"{name} · {about}" if about else name, 100), value=name)
+        for name, about in names.items()
+        if typed in name.lower() or typed in about.lower()
+    ]
+    return found[:25]
+
+
+async def pairs_text(ctx: BotContext) -> str:
+    runtime = ctx.runtime
+    try:
+        pulled, problem = await asyncio.wait_for(pull_status(runtime.backend), PULL_CHECK_TIMEOUT)
+    except TimeoutError:
+        pulled, problem = None, "Ollama did not answer in time, so pulled tags are not shown."
+    lines = []
+    for pair in runtime.catalog.pairs.values():
+        default = " (default)" if pair.name == runtime.settings.default_pair else ""
+        lines.append(f"**{pair.name}**{default} · {pair.description}".rstrip(" ·"))
+        for label, tag in (("base", pair.base), ("instruct", pair.instruct)):
+            mark = ""
+            if pulled is not None and pair.backend is BackendKind.OLLAMA:
+                mark = " ✅" if canonical_tag(tag) in pulled else f" ❌ `ollama pull {tag}`"
+            lines.append(f"  {label} `{tag}`{mark}")
+    if problem:
+        lines.append(f"⚠️ {problem}")
+    return clip("\n".join(lines), CONTENT_MAX)
+
+
+def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
+    catalog = ctx.runtime.catalog
+
+    @tree.command(name="compare", description="One prompt to a base model and its instruct twin")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        prompt="What both models get",
+        pair="Model pair (see /pairs)",
+        framing="What the base model sees: raw, qa, transcript, in-context",
+        max_tokens="Tokens per side",
+        temperature="Sampling temperature, 0 to 2, the same on both sides",
+        seed="Sampling seed, the same on both sides",
+        blind="Show the sides as A and B, names hidden until someone votes",
+    )
+    async def compare(
+        interaction: discord.Interaction[Any],
+        prompt: app_commands.Range[str, 1, 6000],
+        pair: str | None = None,
+        framing: str | None = None,
+        max_tokens: app_commands.Range[int, 1, 32768] | None = None,
+        temperature: app_commands.Range[float, 0.0, 2.0] | None = None,
+        seed: app_commands.Range[int, 0, 2**31 - 1] | None = None,
+        blind: bool | None = None,
+    ) -> None:
+        args = CompareArgs(prompt, pair, framing, max_tokens, temperature, seed)
+        await start_comparison(ctx, interaction, args, blind)
+
+    @compare.autocomplete("pair")
+    async def pair_choices(interaction: discord.Interaction[Any], current: str) -> Choices:
+        return _choices({n: p.description for n, p in catalog.pairs.items()}, current)
+
+    @compare.autocomplete("framing")
+    async def framing_choices(interaction: discord.Interaction[Any], current: str) -> Choices:
+        return _choices({n: f.description for n, f in catalog.framings.items()}, current)
+
+    @tree.command(name="pairs", description="The model pairs twinbot knows, and what is pulled")
+    @app_commands.guild_only()
+    async def pairs(interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.followup.send(
+            await pairs_text(ctx), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @tree.command(name="leaderboard", description="Which twin people prefer, from the votes")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        channel="Only comparisons made in this channel",
+        pair="Only this pair",
+        since="From this time on: 2026-05-01, 2026-05-01T12:00, or a span like 7d",
+        blind_only="Only votes cast before the names were shown",
+    )
+    async def leaderboard(
+        interaction: discord.Interaction[Any],
+        channel: app_commands.AppCommandChannel | None = None,
+        pair: str | None = None,
+        since: str | None = None,
+        blind_only: bool = False,
+    ) -> None:
+        channel_id = channel.id if channel is not None else None
+        store = ctx.runtime.store
+        await answer_leaderboard(store, interaction, channel_id, pair, since, blind_only)
+
+    @leaderboard.autocomplete("pair")
+    async def board_pair_choices(interaction: discord.Interaction[Any], current: str) -> Choices:
+        return _choices({n: p.description for n, p in catalog.pairs.items()}, current)
+
+    @tree.error
+    async def on_error(
+        interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        name = interaction.command.name if interaction.command else "?"
+        log.error("%s failed", context_line(interaction, name), exc_info=error)
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(
+                    INTERNAL_ERROR, ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
+            else:
+                await interaction.response.send_message(
+                    INTERNAL_ERROR, ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
+        except discord.HTTPException as exc:
+            where = context_line(interaction, name)
+            log.error("could not report the failure of %s: %s", where, exc)

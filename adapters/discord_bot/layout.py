@@ -1,0 +1,239 @@
+"""What twinbot's Discord messages say: the parent, the thread name, the output messages.
+
+Pure functions from the core's snapshot to message specs; `view.py` sends them. Both sides
+share the first message of the thread as two embeds (A above B), so one edit refreshes both.
+A side longer than one embed continues in messages of its own, split at a line or word
+boundary, with a cut code block closed and reopened.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.domain import CompareRequest, CompareSnapshot, Role, SideSnapshot, SideStatus
+from bot.render import ROLE_LABELS, side_title, split_text, stats_line
+from bot.votes import SEEDED, other
+
+# Discord's limits: content 2,000; an embed's description 4,096; a message's embeds 6,000
+# together (titles and footers count). Two embeds of at most 100 + 2,600 + 200 stay under.
+CONTENT_MAX = 2000
+EMBED_TEXT_MAX = 2600
+TITLE_MAX = 100
+FOOTER_MAX = 200
+PROMPT_MAX = 4000
+THREAD_NAME_MAX = 100
+_FENCE_RESERVE = 24  # "```" + a 12-character language + "\n" before, "\n```" after
+
+SEED_EMOJI = tuple(discord_emoji for _, discord_emoji, _ in SEEDED)
+LETTERS = ("🅰️", "🅱️")
+_ROLE_COLOURS = {Role.BASE: 0xD95F02, Role.INSTRUCT: 0x1B9E77}  # the chart's colours
+_BLIND_COLOURS = (0x5865F2, 0x99AAB5)  # by position only: a colour must not name a side
+# Discord's own code-block rule: ``` opens, the next ``` closes, whatever the line or length.
+_TICKS = re.compile(r"```")
+_LANGUAGE = re.compile(r"([A-Za-z0-9_+\-.#]{1,12})\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One message's share of a side's text: `raw` is the model's text, the fences are ours."""
+
+    raw: str
+    prefix: str = ""
+    suffix: str = ""
+
+    @property
+    def shown(self) -> str:
+        return self.prefix + self.raw + self.suffix
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedSpec:
+    title: str
+    description: str
+    colour: int
+    footer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSpec:
+    """One output message: `role` None shows both sides (the first message of a thread)."""
+
+    role: Role | None
+    part: int
+    content: str | None
+    embeds: tuple[EmbedSpec, ...]
+
+    @property
+    def key(self) -> tuple[Role | None, int]:
+        return (self.role, self.part)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _code_block_after(text: str, open_language: str | None) -> str | None:
+    """The language of the code block still open at the end of `text` ("" for none given),
+    or None if no block is open, given the one open at its start."""
+    for match in _TICKS.finditer(text):
+        if open_language is None:
+            language = _LANGUAGE.match(text, match.end())
+            open_language = language.group(1) if language else ""
+        else:
+            open_language = None
+    return open_language
+
+
+def split_for_discord(text: str, limit: int = EMBED_TEXT_MAX) -> list[Piece]:
+    """Pieces of at most `limit` characters shown; their `raw` parts concatenate to `text`.
+
+    A code block open at the end of a piece is closed there and reopened in the next one (the
+    last piece is closed too, so a block still being written renders as code while it streams).
+    """
+    if limit <= 2 * _FENCE_RESERVE:
+        raise ValueError("limit too small for the code-block fences")
+    raws = split_text(text, limit - _FENCE_RESERVE)  # room for the fences in every piece
+    pieces = []
+    language: str | None = None
+    for raw in raws:
+        prefix = "" if language is None else f"```{language}\n"
+        language = _code_block_after(raw, language)
+        suffix = "" if language is None else "\n```"
+        pieces.append(Piece(raw, prefix, suffix))
+    return pieces
+
+
+def side_order(request: CompareRequest) -> tuple[Role, Role]:
+    """The role shown as A, then as B (base first unless the comparison is blind)."""
+    return request.shown_first, other(request.shown_first)
+
+
+def side_label(request: CompareRequest, role: Role) -> str:
+    """A side's name in this comparison: "Model A" while blind, else role and model tag."""
+    if request.blind:
+        return f"Model {'AB'[side_order(request).index(role)]}"
+    return f"{ROLE_LABELS[role]} `{request.pair.tag(role)}`"
+
+
+def redact(text: str, request: CompareRequest) -> str:
+    """Blind comparisons name no model, not even in an error message."""
+    if not request.blind:
+        return text
+    for tag in (request.pair.base, request.pair.instruct):
+        text = text.replace(tag, "(hidden)")
+    return text
+
+
+def _title(request: CompareRequest, side: SideSnapshot, part: int) -> str:
+    position = side_order(request).index(side.role)
+    name = f"Model {'AB'[position]}" if request.blind else side_title(side)
+    more = f" · part {part + 1}" if part else ""
+    return clip(f"{LETTERS[position]} {name}{more}", TITLE_MAX)
+
+
+def _footer(request: CompareRequest, side: SideSnapshot) -> str:
+    if side.status is SideStatus.FAILED:
+        return "failed (the reason is above)"
+    return clip(redact(stats_line(side), request), FOOTER_MAX)
+
+
+def _colour(request: CompareRequest, role: Role) -> int:
+    if request.blind:
+        return _BLIND_COLOURS[side_order(request).index(role)]
+    return _ROLE_COLOURS[role]
+
+
+def _embed(
+    request: CompareRequest, side: SideSnapshot, pieces: list[Piece], part: int
+) -> EmbedSpec:
+    if side.text:
+        description = pieces[part].shown
+    elif side.finished:
+        description = "*(no text)*"
+    else:
+        description = "*waiting for the first token…*"
+    last = part == len(pieces) - 1
+    return EmbedSpec(
+        _title(request, side, part),
+        description,
+        _colour(request, side.role),
+        _footer(request, side) if last else None,
+    )
+
+
+def problem_lines(snapshot: CompareSnapshot) -> list[str]:
+    """One short line per side that failed or was stopped."""
+    request = snapshot.request
+    lines = []
+    for role in side_order(request):
+        side = snapshot.instruct if role is Role.INSTRUCT else snapshot.base
+        label = side_label(request, role)
+        if side.status is SideStatus.FAILED:
+            lines.append(f"⚠️ **{label}** failed: {redact(side.error or 'unknown error', request)}")
+        elif side.status is SideStatus.CANCELLED:
+            lines.append(f"⏹️ **{label}** was stopped before the model finished.")
+    return lines
+
+
+def output_messages(snapshot: CompareSnapshot, notice: str | None = None) -> list[MessageSpec]:
+    """Every output message of a comparison as it stands: first the one showing both sides
+    (with `notice`, the core's own notice and any failure as its content), then each side's
+    continuations."""
+    request = snapshot.request
+    sides = {Role.BASE: snapshot.base, Role.INSTRUCT: snapshot.instruct}
+    order = side_order(request)
+    pieces = {role: split_for_discord(sides[role].text) for role in order}
+    notices = [text for text in (notice, snapshot.notice) if text]
+    lines = [f"⚠️ {text}" for text in notices] + problem_lines(snapshot)
+    content = clip("\n".join(lines), CONTENT_MAX) if lines else None
+    both = tuple(_embed(request, sides[role], pieces[role], 0) for role in order)
+    messages = [MessageSpec(None, 0, content, both)]
+    for role in order:
+        for part in range(1, len(pieces[role])):
+            embed = _embed(request, sides[role], pieces[role], part)
+            messages.append(MessageSpec(role, part, None, (embed,)))
+    return messages
+
+
+def options_line(request: CompareRequest) -> str:
+    options = request.options
+    parts = [
+        f"pair `{request.pair.name}`",
+        f"framing `{request.framing.name}`",
+        f"max tokens {options.max_tokens}",
+        f"temperature {options.temperature:g}",
+    ]
+    if options.seed is not None:
+        parts.append(f"seed {options.seed}")
+    if request.blind:
+        parts.append("**blind**: the names stay hidden until the first vote")
+    return " · ".join(parts)
+
+
+def parent_content(request: CompareRequest, user_id: int) -> str:
+    """The parent message: who asked and with what (the prompt itself goes in an embed)."""
+    votes = "🅰️ or 🅱️ is better, 🤝 a tie, 👎 both bad"
+    return clip(
+        f"<@{user_id}> asked both twins · {options_line(request)}\n"
+        f"Vote with a reaction on the outputs: {votes}.",
+        CONTENT_MAX,
+    )
+
+
+def prompt_embed(request: CompareRequest) -> EmbedSpec:
+    return EmbedSpec("Prompt", clip(request.prompt, PROMPT_MAX), 0x4F545C)
+
+
+def thread_name(comparison_id: int, prompt: str) -> str:
+    """1 to 100 characters: the comparison's number and the prompt on one line."""
+    return clip(f"#{comparison_id} · {' '.join(prompt.split())}", THREAD_NAME_MAX)
+
+
+def reveal_text(shown_first: Role, base_model: str, instruct_model: str, why: str) -> str:
+    tags = {Role.BASE: base_model, Role.INSTRUCT: instruct_model}
+    named = [
+        f"{LETTERS[position]} Model {'AB'[position]} was **{ROLE_LABELS[role]}** `{tags[role]}`"
+        for position, role in enumerate((shown_first, other(shown_first)))
+    ]
+    return clip(f"🔓 Names revealed ({why}): {'; '.join(named)}.", CONTENT_MAX)

@@ -1,0 +1,92 @@
+"""`/leaderboard`: win rates per pair and framing as a table, and the chart as an image."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from typing import Any
+
+import discord
+
+from adapters.discord_bot.layout import CONTENT_MAX
+from adapters.discord_bot.surfaces import NO_MENTIONS
+from bot.errors import InputError
+from bot.leaderboard import Leaderboard, build_leaderboard, leaderboard_text
+from bot.periods import parse_moment
+from bot.store import Store, VoteFilter, utc_iso
+
+log = logging.getLogger(__name__)
+
+CHART_NAME = "leaderboard.png"
+
+
+def vote_filter(
+    channel_id: int | None, pair: str | None, since: str | None, blind_only: bool
+) -> VoteFilter:
+    """The filters as typed; a `since` that is not a time raises InputError."""
+    return VoteFilter(
+        channel_id=str(channel_id) if channel_id else None,
+        pair=pair.strip() if pair and pair.strip() else None,
+        since=utc_iso(parse_moment(since)) if since and since.strip() else None,
+        blind_only=blind_only,
+    )
+
+
+def describe(channel_id: int | None, where: VoteFilter, since: str | None) -> str:
+    parts = []
+    if channel_id:
+        parts.append(f"in <#{channel_id}>")
+    if where.pair:
+        parts.append(f"pair `{where.pair}`")
+    if where.since and since:
+        parts.append(f"since {since.strip()}")
+    if where.blind_only:
+        parts.append("blind votes only")
+    return "**Leaderboard**" + (" · " + " · ".join(parts) if parts else "")
+
+
+def table_message(header: str, table: str) -> str:
+    """The header and the table in a code block, cut at a line to fit one message."""
+    room = CONTENT_MAX - len(header) - len("\n```\n\n```") - 40
+    lines, used, kept = table.splitlines(), 0, list[str]()
+    for line in lines:
+        if used + len(line) + 1 > room:
+            kept.append(f"… {len(lines) - len(kept)} more lines (use `twinbot stats`)")
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return header + "\n```\n" + "\n".join(kept) + "\n```"
+
+
+def _chart(board: Leaderboard) -> bytes:
+    from bot.chart import win_rate_chart  # matplotlib loads slowly: only when asked
+
+    return win_rate_chart(board)
+
+
+async def answer_leaderboard(
+    store: Store,
+    interaction: discord.Interaction[Any],
+    channel_id: int | None,
+    pair: str | None,
+    since: str | None,
+    blind_only: bool,
+) -> None:
+    try:
+        where = vote_filter(channel_id, pair, since, blind_only)
+    except InputError as exc:
+        await interaction.response.send_message(
+            str(exc), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+        return
+    await interaction.response.defer(thinking=True)
+    votes = await store.votes(where)
+    # Bootstrap ratings and plotting are CPU work: off the event loop, so acks stay quick.
+    board = await asyncio.to_thread(build_leaderboard, votes)
+    files = []
+    if board.records:
+        png = await asyncio.to_thread(_chart, board)
+        files.append(discord.File(io.BytesIO(png), filename=CHART_NAME))
+    content = table_message(describe(channel_id, where, since), leaderboard_text(board))
+    await interaction.followup.send(content, files=files, allowed_mentions=NO_MENTIONS)

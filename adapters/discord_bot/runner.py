@@ -1,0 +1,86 @@
+"""`twinbot run discord`: check the token, connect, serve until SIGINT or SIGTERM, close cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import Any
+
+import aiohttp
+import discord
+
+from adapters.discord_bot.client import TwinbotClient
+from bot.config import Settings
+from bot.runtime import open_runtime
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_CANNOT_RUN = 2  # the CLI's code for "twinbot could not run": one line says why
+
+MISSING_TOKEN = (
+    "twinbot: TWINBOT_DISCORD_TOKEN is not set: copy the bot token from the Discord developer "
+    "portal (your application, Bot tab) into it; see docs/discord.md"
+)
+REJECTED_TOKEN = (
+    "twinbot: Discord rejected TWINBOT_DISCORD_TOKEN: reset the token on the Bot tab of the "
+    "developer portal and set the new one"
+)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+async def run(settings: Settings) -> int:
+    """Run the Discord bot until SIGINT or SIGTERM; the process exit code."""
+    token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
+    if not token:
+        _say(MISSING_TOKEN)
+        return EXIT_CANNOT_RUN
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows, other threads
+            loop.add_signal_handler(signum, stop.set)
+            installed.append(signum)
+    try:
+        return await serve(settings, token, stop)
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+async def serve(settings: Settings, token: str, stop: asyncio.Event, **options: Any) -> int:
+    """Connect with `token` and serve until `stop` is set or the connection ends for good."""
+    async with open_runtime(settings) as runtime:
+        client = TwinbotClient(runtime, **options)
+        connection = asyncio.create_task(client.start(token), name="discord connection")
+        stopping = asyncio.create_task(stop.wait(), name="wait for a stop signal")
+        try:
+            await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if stop.is_set():
+                log.info("stopping: finishing what is running, then disconnecting")
+            await client.close()  # also closes the HTTP session after a failed login
+            await asyncio.gather(connection, stopping, return_exceptions=True)
+        return _exit_code(connection)
+
+
+def _exit_code(connection: asyncio.Task[None]) -> int:
+    if connection.cancelled() or connection.exception() is None:
+        return EXIT_OK
+    error = connection.exception()
+    if isinstance(error, discord.LoginFailure):
+        _say(REJECTED_TOKEN)
+    elif isinstance(error, discord.DiscordException | aiohttp.ClientError | OSError):
+        _say(f"twinbot: cannot connect to Discord: {error}")
+    else:
+        log.error("the Discord connection failed", exc_info=error)
+        _say(f"twinbot: the Discord connection failed: {error!r}")
+    return EXIT_CANNOT_RUN

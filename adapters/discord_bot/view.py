@@ -1,0 +1,248 @@
+"""The core's CompareView for Discord: a thread under the parent message, streaming both sides.
+
+`start` opens the thread on the parent (the interaction's reply) and posts the message showing
+both sides; `update` brings every output message up to date, editing only what changed and
+sending a continuation when a side outgrows its message; `finish` does the same until it
+lands. Every message id is stored with the side it shows, so a reaction maps back to the
+comparison even after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+import discord
+
+from adapters.discord_bot.context import BotContext
+from adapters.discord_bot.layout import (
+    SEED_EMOJI,
+    MessageSpec,
+    clip,
+    output_messages,
+    thread_name,
+)
+from adapters.discord_bot.surfaces import (
+    NO_MENTIONS,
+    PLATFORM,
+    ChannelSurface,
+    FollowupSurface,
+    Surface,
+    edit,
+)
+from bot.domain import CompareSnapshot, Role
+
+log = logging.getLogger(__name__)
+
+NO_THREADS = (
+    "twinbot cannot open a thread here: it needs the **Create Public Threads** permission in "
+    "this channel. The outputs follow here instead."
+)
+NO_THREAD_POSTS = (
+    "twinbot cannot post in this thread: it needs the **Send Messages in Threads** permission. "
+    "The outputs follow here instead."
+)
+NO_THREAD_KIND = "This kind of channel has no threads, so the outputs follow here."
+FINISH_ATTEMPTS = 4  # discord.py already retries 429s and some 5xx itself; this covers the rest
+FINISH_BACKOFF = 1.0  # seconds, times the attempt number
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, discord.HTTPException):
+        return exc.status == 429 or exc.status >= 500
+    return isinstance(exc, aiohttp.ClientError | OSError | TimeoutError)
+
+
+class ThreadView:
+    """One comparison on Discord. Implements `bot.compare.CompareView`."""
+
+    def __init__(
+        self,
+        ctx: BotContext,
+        interaction: discord.Interaction[Any],
+        parent_id: int,
+    ) -> None:
+        self._ctx = ctx
+        self._interaction = interaction
+        self._parent_id = parent_id
+        self._surface: Surface | None = None
+        self._notice: str | None = None
+        self._sent: dict[tuple[Role | None, int], tuple[discord.Message, MessageSpec]] = {}
+        self._seeding: asyncio.Task[None] | None = None
+        self._inflight: asyncio.Task[None] | None = None  # a send that must not be cut short
+        self._comparison_id = 0
+        self._started_at = 0.0
+
+    @property
+    def update_interval(self) -> float:
+        return self._ctx.runtime.settings.discord_edit_interval
+
+    @property
+    def message_ids(self) -> list[int]:
+        return [message.id for message, _ in self._sent.values()]
+
+    async def start(self, snapshot: CompareSnapshot) -> None:
+        self._comparison_id = snapshot.comparison_id
+        self._started_at = asyncio.get_running_loop().time()
+        channel_id = self._interaction.channel_id or 0
+        await self._remember(channel_id, self._parent_id, None, 0, "parent")
+        surface, self._notice = await self._open(snapshot)
+        first = output_messages(snapshot, self._notice)[0]
+        try:
+            message = await surface.send(first)
+        except discord.Forbidden as exc:
+            if not isinstance(surface, ChannelSurface):
+                raise
+            log.warning("comparison #%d: posting in thread refused (%s)", self._comparison_id, exc)
+            surface, self._notice = self._followups(), NO_THREAD_POSTS
+            first = output_messages(snapshot, self._notice)[0]
+            message = await surface.send(first)
+        self._surface = surface
+        await self._stored(first, message)
+        if isinstance(surface, ChannelSurface) and isinstance(surface.channel, discord.Thread):
+            await self._remember_thread(surface.channel_id)
+        self._seeding = asyncio.create_task(self._seed(message))
+
+    async def update(self, snapshot: CompareSnapshot) -> None:
+        await self._sync(snapshot)
+
+    async def finish(self, snapshot: CompareSnapshot) -> None:
+        if self._surface is None:
+            await self._tell_requester(
+                "twinbot could not post this comparison here; the operator log has details."
+            )
+            return
+        for attempt in range(1, FINISH_ATTEMPTS + 1):
+            try:
+                await self._sync(snapshot)
+                break
+            except Exception as exc:
+                if not _retryable(exc) or attempt == FINISH_ATTEMPTS:
+                    log.error(
+                        "comparison #%d: the final text could not be shown (attempt %d): %r",
+                        self._comparison_id,
+                        attempt,
+                        exc,
+                    )
+                    break
+                await asyncio.sleep(FINISH_BACKOFF * attempt)
+        if self._seeding is not None:
+            await asyncio.gather(self._seeding, return_exceptions=True)
+        if snapshot.request.blind:
+            settings = self._ctx.runtime.settings
+            elapsed = asyncio.get_running_loop().time() - self._started_at
+            self._ctx.revealer.reveal_later(
+                self._comparison_id,
+                settings.blind_reveal_after - elapsed,
+                self._surface.channel_id,
+            )
+
+    async def _open(self, snapshot: CompareSnapshot) -> tuple[Surface, str | None]:
+        """Where the outputs go: a new thread on the parent, the thread the command came from,
+        or (without the permission, or in a channel without threads) follow-ups."""
+        channel = self._interaction.channel
+        pacers = self._ctx.pacers
+        if isinstance(channel, discord.Thread):
+            return ChannelSurface(channel, pacers.get(str(channel.id))), None
+        if not isinstance(channel, discord.TextChannel):
+            return self._followups(), NO_THREAD_KIND
+        name = thread_name(snapshot.comparison_id, snapshot.request.prompt)
+        try:
+            thread = await channel.create_thread(name=name, message=discord.Object(self._parent_id))
+        except discord.Forbidden as exc:
+            log.warning("comparison #%d: thread creation refused (%s)", self._comparison_id, exc)
+            return self._followups(), NO_THREADS
+        except discord.HTTPException as exc:
+            log.warning("comparison #%d: thread creation failed (%s)", self._comparison_id, exc)
+            why = exc.text or f"HTTP {exc.status}"
+            notice = f"twinbot could not open a thread here ({clip(why, 200)}); the outputs follow."
+            return self._followups(), notice
+        return ChannelSurface(thread, pacers.get(str(thread.id))), None
+
+    def _followups(self) -> FollowupSurface:
+        key = f"interaction:{self._interaction.id}"
+        return FollowupSurface(self._interaction, self._ctx.pacers.get(key))
+
+    async def _sync(self, snapshot: CompareSnapshot) -> None:
+        """Edit each message whose text changed and send the ones that do not exist yet."""
+        surface = self._surface
+        if surface is None:
+            return
+        if self._inflight is not None:
+            # A send from a frame that was cancelled: let it land and be stored, not repeated.
+            await asyncio.gather(self._inflight, return_exceptions=True)
+            self._inflight = None
+        for spec in output_messages(snapshot, self._notice):
+            sent = self._sent.get(spec.key)
+            if sent is None:
+                await self._send_new(surface, spec)
+            elif sent[1] != spec:
+                await edit(sent[0], spec, surface.pacer)
+                self._sent[spec.key] = (sent[0], spec)
+
+    async def _send_new(self, surface: Surface, spec: MessageSpec) -> None:
+        async def send_and_store() -> None:
+            await self._stored(spec, await surface.send(spec))
+
+        # Shielded: a message Discord created must be recorded, or the next frame sends it twice.
+        self._inflight = asyncio.create_task(send_and_store())
+        await asyncio.shield(self._inflight)
+        self._inflight = None
+
+    async def _stored(self, spec: MessageSpec, message: discord.Message) -> None:
+        self._sent[spec.key] = (message, spec)
+        surface = self._surface
+        channel_id = surface.channel_id if surface is not None else message.channel.id
+        await self._remember(channel_id, message.id, spec.role, spec.part, "output")
+
+    async def _remember(
+        self, channel_id: int, message_id: int, role: Role | None, part: int, kind: str
+    ) -> None:
+        try:
+            await self._ctx.runtime.store.add_message(
+                self._comparison_id,
+                PLATFORM,
+                str(channel_id),
+                str(message_id),
+                role=role,
+                part=part,
+                kind=kind,
+            )
+        except Exception:
+            # The message stays on screen; only reactions on it will not count.
+            log.exception(
+                "comparison #%d: storing message %s failed", self._comparison_id, message_id
+            )
+
+    async def _remember_thread(self, thread_id: int) -> None:
+        """Where the blind reveal goes; a failure here must not stop the comparison."""
+        try:
+            await self._ctx.runtime.store.set_thread(self._comparison_id, str(thread_id))
+        except Exception:
+            log.exception(
+                "comparison #%d: storing thread %s failed", self._comparison_id, thread_id
+            )
+
+    async def _seed(self, message: discord.Message) -> None:
+        """The vote choices as twinbot's own reactions, so people see what to click."""
+        for emoji in SEED_EMOJI:
+            try:
+                await message.add_reaction(emoji)
+            except discord.HTTPException as exc:
+                log.warning(
+                    "comparison #%d: seeding the vote reactions failed (%s); twinbot needs "
+                    "Add Reactions and Read Message History",
+                    self._comparison_id,
+                    exc,
+                )
+                return
+
+    async def _tell_requester(self, text: str) -> None:
+        try:
+            await self._interaction.followup.send(
+                text, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+        except discord.HTTPException as exc:
+            log.error("comparison #%d: telling the requester failed: %s", self._comparison_id, exc)
