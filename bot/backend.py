@@ -23,6 +23,7 @@ from bot.errors import (
     BackendUnreachable,
     ModelNotPulled,
 )
+from bot.line_safe import LineSafeTransport
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,10 @@ class OllamaBackend:
         self._timeouts = timeouts
         # Reads are bounded by our own first-token and total deadlines, not by httpx.
         http_timeout = httpx.Timeout(timeouts.total, connect=timeouts.connect)
-        self._client = ollama.AsyncClient(host=self.host, timeout=http_timeout)
+        # The transport keeps NDJSON lines whole when a model writes U+0085 (see line_safe).
+        self._client = ollama.AsyncClient(
+            host=self.host, timeout=http_timeout, transport=LineSafeTransport()
+        )
         self._http = httpx.AsyncClient(base_url=self.host, timeout=http_timeout)
 
     async def close(self) -> None:

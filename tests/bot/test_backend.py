@@ -192,3 +192,37 @@ def test_canonical_tag_adds_latest_only_when_untagged():
     assert canonical_tag("llama3") == "llama3:latest"
     assert canonical_tag("llama3:text") == "llama3:text"
     assert canonical_tag("registry.io:5000/ns/model") == "registry.io:5000/ns/model:latest"
+
+
+async def test_line_breaking_code_points_in_model_output_arrive_intact(
+    ollama: OllamaFake, make_request
+):
+    # The fake, like Ollama for U+0085, writes these raw inside the JSON strings.
+    tokens = ["before", "\u0085", "mid\u2028dle", "\u2029after", "é\u0085"]
+    ollama.script(BASE, Script(tokens=tokens))
+    text, stats = await run(backend_for(ollama.url), Role.BASE, make_request())
+    assert text == "".join(tokens)
+    assert stats.eval_count == len(tokens)
+
+
+async def test_escaping_survives_any_chunk_boundary():
+    import httpx
+
+    from bot.line_safe import _EscapingStream
+
+    body = '{"response":"a\u0085b\u2028c\u2029"}\n'.encode()
+    expected = b'{"response":"a\\u0085b\\u2028c\\u2029"}\n'
+
+    class Chunks(httpx.AsyncByteStream):
+        def __init__(self, parts: list[bytes]) -> None:
+            self.parts = parts
+
+        async def __aiter__(self):
+            for part in self.parts:
+                yield part
+
+    for cut in range(1, len(body)):
+        for second in range(cut, len(body)):
+            parts = [body[:cut], body[cut:second], body[second:]]
+            out = b"".join([piece async for piece in _EscapingStream(Chunks(parts))])
+            assert out == expected, (cut, second)
