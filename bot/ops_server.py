@@ -93,9 +93,7 @@ def ops_app(checks: dict[str, HealthCheck], metrics: Metrics) -> web.Application
     return app
 
 
-async def start_ops_server(
-    runtime: Runtime, platform_checks: dict[str, HealthCheck]
-) -> OpsServer:
+async def start_ops_server(runtime: Runtime, platform_checks: dict[str, HealthCheck]) -> OpsServer:
     """The operator's server for a chat bot: core checks plus the platform's own."""
     settings = runtime.settings
     pairs = sorted({settings.default_pair})

@@ -1,4 +1,4 @@
-"""The slash commands: `/compare`, `/pairs`, `/leaderboard`, with autocomplete for names.
+"""The slash commands: `/compare`, `/pairs`, `/leaderboard`, `/safety`, with autocomplete.
 
 Each command body is a line or two handing over to the module that does the work; this one
 only declares what Discord shows (names, descriptions, option types and ranges).
@@ -15,12 +15,15 @@ from discord import app_commands
 
 from adapters.discord_bot.compare_flow import context_line, start_comparison
 from adapters.discord_bot.context import BotContext
+from adapters.discord_bot.gate_texts import MODE_HELP
 from adapters.discord_bot.layout import CONTENT_MAX, clip
 from adapters.discord_bot.leaderboard import answer_leaderboard
+from adapters.discord_bot.queueing import RESTARTING
+from adapters.discord_bot.safety_mode import answer_safety
 from adapters.discord_bot.surfaces import NO_MENTIONS
 from bot.backend import canonical_tag
 from bot.checks import pull_status
-from bot.domain import BackendKind
+from bot.domain import BackendKind, SafetyMode
 from bot.inline_options import CompareArgs
 
 log = logging.getLogger(__name__)
@@ -61,32 +64,56 @@ async def pairs_text(ctx: BotContext) -> str:
     return clip("\n".join(lines), CONTENT_MAX)
 
 
+async def restarting(ctx: BotContext, interaction: discord.Interaction[Any]) -> bool:
+    """While shutting down, every new command gets a polite private "restarting"."""
+    if ctx.intake.open:
+        return False
+    try:
+        await interaction.response.send_message(
+            RESTARTING, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+    except discord.HTTPException as exc:
+        log.warning("could not say we are restarting to %s: %s", interaction.user.id, exc)
+    return True
+
+
+SAFETY_CHOICES = [
+    app_commands.Choice(name=f"{m}: {MODE_HELP[m]}", value=m.value) for m in SafetyMode
+]
+
+
 def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
     catalog = ctx.runtime.catalog
 
     @tree.command(name="compare", description="One prompt to a base model and its instruct twin")
     @app_commands.guild_only()
     @app_commands.describe(
-        prompt="What both models get",
+        prompt="What both models get (not needed with a demo)",
         pair="Model pair (see /pairs)",
         framing="What the base model sees: raw, qa, transcript, in-context",
         max_tokens="Tokens per side",
         temperature="Sampling temperature, 0 to 2, the same on both sides",
         seed="Sampling seed, the same on both sides",
         blind="Show the sides as A and B, names hidden until someone votes",
+        demo="A classic experiment: its own prompt, framing and settings, with what to look for",
     )
     async def compare(
         interaction: discord.Interaction[Any],
-        prompt: app_commands.Range[str, 1, 6000],
+        prompt: app_commands.Range[str, 1, 6000] | None = None,
         pair: str | None = None,
         framing: str | None = None,
         max_tokens: app_commands.Range[int, 1, 32768] | None = None,
         temperature: app_commands.Range[float, 0.0, 2.0] | None = None,
         seed: app_commands.Range[int, 0, 2**31 - 1] | None = None,
         blind: bool | None = None,
+        demo: str | None = None,
     ) -> None:
-        args = CompareArgs(prompt, pair, framing, max_tokens, temperature, seed)
-        await start_comparison(ctx, interaction, args, blind)
+        args = CompareArgs(prompt or "", pair, framing, max_tokens, temperature, seed)
+        await start_comparison(ctx, interaction, args, blind, demo)
+
+    @compare.autocomplete("demo")
+    async def demo_choices(interaction: discord.Interaction[Any], current: str) -> Choices:
+        return _choices({n: d.title for n, d in ctx.demos.items()}, current)
 
     @compare.autocomplete("pair")
     async def pair_choices(interaction: discord.Interaction[Any], current: str) -> Choices:
@@ -99,6 +126,8 @@ def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
     @tree.command(name="pairs", description="The model pairs twinbot knows, and what is pulled")
     @app_commands.guild_only()
     async def pairs(interaction: discord.Interaction[Any]) -> None:
+        if await restarting(ctx, interaction):
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         await interaction.followup.send(
             await pairs_text(ctx), ephemeral=True, allowed_mentions=NO_MENTIONS
@@ -119,6 +148,8 @@ def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
         since: str | None = None,
         blind_only: bool = False,
     ) -> None:
+        if await restarting(ctx, interaction):
+            return
         channel_id = channel.id if channel is not None else None
         store = ctx.runtime.store
         await answer_leaderboard(store, interaction, channel_id, pair, since, blind_only)
@@ -126,6 +157,18 @@ def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
     @leaderboard.autocomplete("pair")
     async def board_pair_choices(interaction: discord.Interaction[Any], current: str) -> Choices:
         return _choices({n: p.description for n, p in catalog.pairs.items()}, current)
+
+    @tree.command(name="safety", description="How this channel treats flagged output")
+    @app_commands.guild_only()
+    @app_commands.describe(mode="The new mode (admins only); leave it out to see the current one")
+    @app_commands.choices(mode=SAFETY_CHOICES)
+    async def safety(
+        interaction: discord.Interaction[Any], mode: app_commands.Choice[str] | None = None
+    ) -> None:
+        if await restarting(ctx, interaction):
+            return
+        chosen = SafetyMode(mode.value) if mode is not None else None
+        await answer_safety(ctx.runtime.store, ctx.runtime.settings, interaction, chosen)
 
     @tree.error
     async def on_error(

@@ -11,7 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.domain import CompareRequest, CompareSnapshot, Role, SideSnapshot, SideStatus
+from adapters.discord_bot.display import SPOILER_RESERVE, contain_bidi, escape_pipes, spoiler
+from adapters.discord_bot.gate_texts import BANNER_MAX, side_banner, waiting_placeholder
+from bot.domain import (
+    CompareRequest,
+    CompareSnapshot,
+    Role,
+    SafetyMode,
+    SideSnapshot,
+    SideStatus,
+)
 from bot.render import ROLE_LABELS, side_title, split_text, stats_line
 from bot.votes import SEEDED, other
 
@@ -36,15 +45,18 @@ _LANGUAGE = re.compile(r"([A-Za-z0-9_+\-.#]{1,12})\n")
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """One message's share of a side's text: `raw` is the model's text, the fences are ours."""
+    """One message's share of a side's text: `raw` is the model's text, the fences are ours.
+    `shown` has bidi openers left open neutralised (display only) and, concealed, is a spoiler."""
 
     raw: str
     prefix: str = ""
     suffix: str = ""
+    concealed: bool = False
 
     @property
     def shown(self) -> str:
-        return self.prefix + self.raw + self.suffix
+        body = self.prefix + contain_bidi(self.raw) + self.suffix
+        return spoiler(body) if self.concealed else body
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,22 +97,37 @@ def _code_block_after(text: str, open_language: str | None) -> str | None:
     return open_language
 
 
-def split_for_discord(text: str, limit: int = EMBED_TEXT_MAX) -> list[Piece]:
+def _fit_escaped(raw: str, room: int) -> list[str]:
+    """`raw` cut further until each part, pipes escaped, fits `room` (escaping at most
+    doubles a text, so halving the room always suffices)."""
+    if len(escape_pipes(raw)) <= room:
+        return [raw]
+    return split_text(raw, room // 2)
+
+
+def split_for_discord(
+    text: str, limit: int = EMBED_TEXT_MAX, *, concealed: bool = False
+) -> list[Piece]:
     """Pieces of at most `limit` characters shown; their `raw` parts concatenate to `text`.
 
     A code block open at the end of a piece is closed there and reopened in the next one (the
     last piece is closed too, so a block still being written renders as code while it streams).
+    Concealed, every piece is a spoiler of its own.
     """
-    if limit <= 2 * _FENCE_RESERVE:
+    if limit <= 2 * _FENCE_RESERVE + (SPOILER_RESERVE if concealed else 0):
         raise ValueError("limit too small for the code-block fences")
-    raws = split_text(text, limit - _FENCE_RESERVE)  # room for the fences in every piece
+    # Room for the fences in every piece, and for the spoiler bars around a concealed one.
+    room = limit - _FENCE_RESERVE - (SPOILER_RESERVE if concealed else 0)
+    raws = split_text(text, room)
+    if concealed:
+        raws = [part for raw in raws for part in _fit_escaped(raw, room)]
     pieces = []
     language: str | None = None
     for raw in raws:
         prefix = "" if language is None else f"```{language}\n"
         language = _code_block_after(raw, language)
         suffix = "" if language is None else "\n```"
-        pieces.append(Piece(raw, prefix, suffix))
+        pieces.append(Piece(raw, prefix, suffix, concealed))
     return pieces
 
 
@@ -144,15 +171,34 @@ def _colour(request: CompareRequest, role: Role) -> int:
     return _ROLE_COLOURS[role]
 
 
+def side_pieces(side: SideSnapshot) -> list[Piece]:
+    """A side's text split for its messages; a gated side keeps room for its safety line."""
+    if side.safety is None:
+        return split_for_discord(side.text)
+    return split_for_discord(
+        side.text, EMBED_TEXT_MAX - BANNER_MAX, concealed=side.safety.concealed and bool(side.text)
+    )
+
+
+def _description(side: SideSnapshot, pieces: list[Piece], part: int) -> str:
+    if side.text:
+        body = pieces[part].shown
+    elif side.finished:
+        body = "*(no text)*"
+    else:
+        body = waiting_placeholder(side.safety is not None)
+    banner = side_banner(side.safety)
+    if banner is None or side.safety is None:
+        return body
+    if side.safety.mode is SafetyMode.WITHHOLD and side.safety.concealed:
+        return banner  # the core withheld the text: the line alone says what happened
+    return f"{banner}\n{body}"
+
+
 def _embed(
     request: CompareRequest, side: SideSnapshot, pieces: list[Piece], part: int
 ) -> EmbedSpec:
-    if side.text:
-        description = pieces[part].shown
-    elif side.finished:
-        description = "*(no text)*"
-    else:
-        description = "*waiting for the first token…*"
+    description = _description(side, pieces, part)
     last = part == len(pieces) - 1
     return EmbedSpec(
         _title(request, side, part),
@@ -170,7 +216,8 @@ def problem_lines(snapshot: CompareSnapshot) -> list[str]:
         side = snapshot.instruct if role is Role.INSTRUCT else snapshot.base
         label = side_label(request, role)
         if side.status is SideStatus.FAILED:
-            lines.append(f"⚠️ **{label}** failed: {redact(side.error or 'unknown error', request)}")
+            error = contain_bidi(redact(side.error or "unknown error", request))
+            lines.append(f"⚠️ **{label}** failed: {error}")
         elif side.status is SideStatus.CANCELLED:
             lines.append(f"⏹️ **{label}** was stopped before the model finished.")
     return lines
@@ -183,7 +230,7 @@ def output_messages(snapshot: CompareSnapshot, notice: str | None = None) -> lis
     request = snapshot.request
     sides = {Role.BASE: snapshot.base, Role.INSTRUCT: snapshot.instruct}
     order = side_order(request)
-    pieces = {role: split_for_discord(sides[role].text) for role in order}
+    pieces = {role: side_pieces(sides[role]) for role in order}
     notices = [text for text in (notice, snapshot.notice) if text]
     lines = [f"⚠️ {text}" for text in notices] + problem_lines(snapshot)
     content = clip("\n".join(lines), CONTENT_MAX) if lines else None
@@ -196,38 +243,23 @@ def output_messages(snapshot: CompareSnapshot, notice: str | None = None) -> lis
     return messages
 
 
-def options_line(request: CompareRequest) -> str:
-    options = request.options
-    parts = [
-        f"pair `{request.pair.name}`",
-        f"framing `{request.framing.name}`",
-        f"max tokens {options.max_tokens}",
-        f"temperature {options.temperature:g}",
-    ]
-    if options.seed is not None:
-        parts.append(f"seed {options.seed}")
-    if request.blind:
-        parts.append("**blind**: the names stay hidden until the first vote")
-    return " · ".join(parts)
+def vanished_message(snapshot: CompareSnapshot, role: Role, part: int) -> MessageSpec:
+    """What a continuation shows once its side no longer reaches it (the gate withheld the
+    text): the side's safety line, never the old text."""
+    side = snapshot.base if role is Role.BASE else snapshot.instruct
+    request = snapshot.request
+    description = side_banner(side.safety) or "*(nothing more)*"
+    embed = EmbedSpec(_title(request, side, part), description, _colour(request, role))
+    return MessageSpec(role, part, None, (embed,))
 
 
-def parent_content(request: CompareRequest, user_id: int) -> str:
-    """The parent message: who asked and with what (the prompt itself goes in an embed)."""
-    votes = "🅰️ or 🅱️ is better, 🤝 a tie, 👎 both bad"
-    return clip(
-        f"<@{user_id}> asked both twins · {options_line(request)}\n"
-        f"Vote with a reaction on the outputs: {votes}.",
-        CONTENT_MAX,
-    )
-
-
-def prompt_embed(request: CompareRequest) -> EmbedSpec:
-    return EmbedSpec("Prompt", clip(request.prompt, PROMPT_MAX), 0x4F545C)
-
-
-def thread_name(comparison_id: int, prompt: str) -> str:
-    """1 to 100 characters: the comparison's number and the prompt on one line."""
-    return clip(f"#{comparison_id} · {' '.join(prompt.split())}", THREAD_NAME_MAX)
+def thread_name(comparison_id: int, prompt: str, *, hide_prompt: bool = False) -> str:
+    """1 to 100 characters: the comparison's number and the prompt on one line (not the
+    prompt where the safety gate hides it: a thread's name cannot be hidden)."""
+    if hide_prompt:
+        return f"#{comparison_id} · twinbot comparison"
+    shown = contain_bidi(" ".join(prompt.split()))
+    return clip(f"#{comparison_id} · {shown}", THREAD_NAME_MAX)
 
 
 def reveal_text(shown_first: Role, base_model: str, instruct_model: str, why: str) -> str:

@@ -20,6 +20,7 @@ from adapters.discord_bot.pacing import Pacers
 from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM
 from bot.chat_flow import TaskKeeper
 from bot.domain import Role
+from bot.metrics import Metrics
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,17 @@ class Revealer:
 class ReactionRecorder:
     """Raw reaction add and remove events into the store's append-only reaction log."""
 
-    def __init__(self, client: discord.Client, store: Store, revealer: Revealer) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        store: Store,
+        revealer: Revealer,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._client = client
         self._store = store
         self._revealer = revealer
+        self._metrics = metrics
         # A remove event carries no member, so no `bot` flag: remember the bots seen adding.
         self._bots = _Remembered()
 
@@ -139,11 +147,14 @@ class ReactionRecorder:
         if outcome is None:
             return  # not a comparison's message
         if outcome.changed:
+            choice = outcome.vote.choice.value if outcome.vote else "retracted"
+            if self._metrics is not None:
+                self._metrics.votes.labels(choice).inc()
             log.info(
                 "comparison #%d: a %s's vote is now %s",
                 outcome.comparison_id,
                 "requester" if outcome.by_requester else "user",
-                outcome.vote.choice if outcome.vote else "retracted",
+                choice,
             )
         if outcome.vote is not None and not by_bot:
             await self._revealer.reveal(

@@ -1,4 +1,10 @@
-"""`twinbot run discord`: check the token, connect, serve until SIGINT or SIGTERM, close cleanly."""
+"""`twinbot run discord`: check the token, connect, serve until SIGINT or SIGTERM, close cleanly.
+
+Alongside the bot runs the operator's server (/healthz with a "discord" gateway check, and
+/metrics) on TWINBOT_OPS_HOST:TWINBOT_OPS_PORT. On a signal the bot drains first (no new
+commands, running comparisons get TWINBOT_SHUTDOWN_GRACE seconds), then disconnects; the
+database closes last, after every comparison has stored what it has.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +19,10 @@ import aiohttp
 import discord
 
 from adapters.discord_bot.client import TwinbotClient
+from adapters.discord_bot.health import gateway_check
 from bot.config import Settings
-from bot.runtime import open_runtime
+from bot.ops_server import OpsServer, start_ops_server
+from bot.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +67,36 @@ async def serve(settings: Settings, token: str, stop: asyncio.Event, **options: 
     """Connect with `token` and serve until `stop` is set or the connection ends for good."""
     async with open_runtime(settings) as runtime:
         client = TwinbotClient(runtime, **options)
+        ops = await start_ops(runtime, client)
         connection = asyncio.create_task(client.start(token), name="discord connection")
         stopping = asyncio.create_task(stop.wait(), name="wait for a stop signal")
         try:
             await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
-            if stop.is_set():
+            if stop.is_set() and not connection.done():
                 log.info("stopping: finishing what is running, then disconnecting")
+                await client.drain(settings.shutdown_grace)  # the gateway is still up
             await client.close()  # also closes the HTTP session after a failed login
             await asyncio.gather(connection, stopping, return_exceptions=True)
+            if ops is not None:
+                await ops.stop()
         return _exit_code(connection)
+
+
+async def start_ops(runtime: Runtime, client: TwinbotClient) -> OpsServer | None:
+    """/healthz and /metrics; a port in use costs the operator's view, not the bot."""
+    settings = runtime.settings
+    try:
+        return await start_ops_server(runtime, {"discord": gateway_check(client)})
+    except OSError as exc:
+        log.error(
+            "the health and metrics server could not start on %s:%d (%s); set TWINBOT_OPS_PORT",
+            settings.ops_host,
+            settings.ops_port,
+            exc,
+        )
+        return None
 
 
 def _exit_code(connection: asyncio.Task[None]) -> int:

@@ -23,7 +23,9 @@ from adapters.discord_bot.layout import (
     clip,
     output_messages,
     thread_name,
+    vanished_message,
 )
+from adapters.discord_bot.parent import ParentMessage
 from adapters.discord_bot.surfaces import (
     NO_MENTIONS,
     PLATFORM,
@@ -32,7 +34,7 @@ from adapters.discord_bot.surfaces import (
     Surface,
     edit,
 )
-from bot.domain import CompareSnapshot, Role
+from bot.domain import CompareSnapshot, Role, SafetyMode
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +65,14 @@ class ThreadView:
         ctx: BotContext,
         interaction: discord.Interaction[Any],
         parent_id: int,
+        parent: ParentMessage | None = None,
+        mode: SafetyMode = SafetyMode.OFF,
     ) -> None:
         self._ctx = ctx
         self._interaction = interaction
         self._parent_id = parent_id
+        self._parent = parent  # edited when the guard judges the prompt
+        self._mode = mode
         self._surface: Surface | None = None
         self._notice: str | None = None
         self._sent: dict[tuple[Role | None, int], tuple[discord.Message, MessageSpec]] = {}
@@ -106,9 +112,11 @@ class ThreadView:
         self._seeding = asyncio.create_task(self._seed(message))
 
     async def update(self, snapshot: CompareSnapshot) -> None:
+        self._prompt_checked(snapshot)
         await self._sync(snapshot)
 
     async def finish(self, snapshot: CompareSnapshot) -> None:
+        self._prompt_checked(snapshot)
         if self._surface is None:
             await self._tell_requester(
                 "twinbot could not post this comparison here; the operator log has details."
@@ -139,6 +147,10 @@ class ThreadView:
                 self._surface.channel_id,
             )
 
+    def _prompt_checked(self, snapshot: CompareSnapshot) -> None:
+        if self._parent is not None:
+            self._parent.prompt_checked(snapshot.prompt_safety)
+
     async def _open(self, snapshot: CompareSnapshot) -> tuple[Surface, str | None]:
         """Where the outputs go: a new thread on the parent, the thread the command came from,
         or (without the permission, or in a channel without threads) follow-ups."""
@@ -148,7 +160,8 @@ class ThreadView:
             return ChannelSurface(channel, pacers.get(str(channel.id))), None
         if not isinstance(channel, discord.TextChannel):
             return self._followups(), NO_THREAD_KIND
-        name = thread_name(snapshot.comparison_id, snapshot.request.prompt)
+        hide = self._mode in (SafetyMode.SPOILER, SafetyMode.WITHHOLD)
+        name = thread_name(snapshot.comparison_id, snapshot.request.prompt, hide_prompt=hide)
         try:
             thread = await channel.create_thread(name=name, message=discord.Object(self._parent_id))
         except discord.Forbidden as exc:
@@ -174,7 +187,13 @@ class ThreadView:
             # A send from a frame that was cancelled: let it land and be stored, not repeated.
             await asyncio.gather(self._inflight, return_exceptions=True)
             self._inflight = None
-        for spec in output_messages(snapshot, self._notice):
+        specs = output_messages(snapshot, self._notice)
+        current = {spec.key for spec in specs}
+        # A continuation its side no longer reaches (the gate withheld the text) is blanked.
+        for role, part in list(self._sent):
+            if role is not None and (role, part) not in current:
+                specs.append(vanished_message(snapshot, role, part))
+        for spec in specs:
             sent = self._sent.get(spec.key)
             if sent is None:
                 await self._send_new(surface, spec)

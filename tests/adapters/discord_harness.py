@@ -41,12 +41,13 @@ class Bot:
     client: TwinbotClient
     runtime: Runtime
 
-    async def compare(self, prompt: str, **options: Any) -> InteractionRecord:
-        """/compare as a user types it; waits for the acknowledgement."""
+    async def compare(self, prompt: str | None, **options: Any) -> InteractionRecord:
+        """/compare as a user types it (None: no prompt); waits for the acknowledgement."""
         user_id = options.pop("user_id", None)
         channel_id = options.pop("channel_id", None)
+        typed = {"prompt": prompt} if prompt is not None else {}
         rec = await self.fake.dispatch_slash_command(
-            "compare", {"prompt": prompt, **options}, user_id=user_id, channel_id=channel_id
+            "compare", {**typed, **options}, user_id=user_id, channel_id=channel_id
         )
         await rec.wait_callback()
         return rec

@@ -41,20 +41,21 @@ async def test_commands_sync_globally_with_no_privileged_intent(
         fake = bot.fake
         assert set(fake.commands) == {None}
         commands = {c["name"]: c for c in fake.commands[None]}
-        assert set(commands) == {"compare", "pairs", "leaderboard"}
+        assert set(commands) == {"compare", "pairs", "leaderboard", "safety"}
         assert fake.intents == (1 << 0) | (1 << 10)  # guilds, guild reactions
         assert not fake.intents & PRIVILEGED
         compare = options_of(commands["compare"])
         assert [(n, o["type"], o.get("required", False)) for n, o in compare.items()] == [
-            ("prompt", 3, True),
+            ("prompt", 3, False),  # a demo brings its own
             ("pair", 3, False),
             ("framing", 3, False),
             ("max_tokens", 4, False),
             ("temperature", 10, False),
             ("seed", 4, False),
             ("blind", 5, False),
+            ("demo", 3, False),
         ]
-        assert compare["pair"]["autocomplete"] and compare["framing"]["autocomplete"]
+        assert all(compare[name]["autocomplete"] for name in ("pair", "framing", "demo"))
         assert (compare["max_tokens"]["min_value"], compare["max_tokens"]["max_value"]) == (
             1,
             32768,
@@ -67,6 +68,10 @@ async def test_commands_sync_globally_with_no_privileged_intent(
             ("since", 3),
             ("blind_only", 5),
         ]
+        [mode] = commands["safety"]["options"]
+        assert (mode["name"], mode["type"], mode.get("required", False)) == ("mode", 3, False)
+        assert [c["value"] for c in mode["choices"]] == ["off", "label", "spoiler", "withhold"]
+        assert commands["safety"]["contexts"] == [0]
 
 
 async def test_commands_sync_to_one_guild_when_it_is_set(
@@ -79,6 +84,7 @@ async def test_commands_sync_to_one_guild_when_it_is_set(
             "compare",
             "pairs",
             "leaderboard",
+            "safety",
         }
         assert all(c["guild_id"] == str(fake.guild_id) for c in fake.commands[fake.guild_id])
 

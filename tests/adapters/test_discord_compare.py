@@ -161,7 +161,7 @@ async def test_acknowledged_at_once_while_ollama_is_slow(
     bot_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> None:
     ollama.default_script = Script(tokens=["late"], first_delay=2.0)
-    settings = bot_settings(channel_burst=20, channel_comparisons_per_minute=600)
+    settings = bot_settings(channel_burst=20, channel_comparisons_per_minute=600, max_running=10)
     fake = DiscordFake(ack_deadline=1.0, **FAST_FAKE)
     async with fake, discord_bot(settings, fake) as bot:
         users = [fake.add_user(f"u{i}")["id"] for i in range(10)]

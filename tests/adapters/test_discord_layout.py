@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from adapters.discord_bot.layout import (
     EMBED_TEXT_MAX,
     output_messages,
-    parent_content,
     reveal_text,
     split_for_discord,
     thread_name,
 )
+from adapters.discord_bot.parent import parent_content
 from bot.domain import (
     CompareRequest,
     CompareSnapshot,

@@ -43,6 +43,8 @@ INTENT_FOR = {
 }
 # @everyone may view, send (also in threads), make threads, react, embed, read history, use commands
 EVERYONE_PERMS = str(sum(1 << bit for bit in (6, 10, 11, 14, 15, 16, 18, 31, 35, 36, 38)))
+ADMINISTRATOR = 1 << 3
+ALL_PERMS = str((1 << 51) - 1)  # what Discord resolves an administrator's permissions to
 BODY = web.RequestKey[Any]("body")  # the parsed JSON body
 RATE_HEADERS = web.RequestKey[dict[str, str]]("rate_headers")  # set by a budgeted route
 
@@ -208,6 +210,8 @@ class DiscordFake:
         self.add_user("alice", self.user_id)
         self.channels: dict[int, Channel] = {}
         self.channel_id = self.add_channel("general")
+        self.roles: dict[int, JSON] = {}  # besides @everyone; add before the client connects
+        self.member_roles: dict[int, list[int]] = {}  # user id -> role ids
         self.requests: list[RecordedRequest] = []
         self.commands: dict[int | None, list[JSON]] = {}  # guild id (None: global) -> synced
         self.interactions: dict[int, InteractionRecord] = {}
@@ -302,6 +306,35 @@ class DiscordFake:
         self.channels[ch.id] = ch
         return ch.id
 
+    def add_role(self, name: str, permissions: int = 0) -> int:
+        """A guild role (in GUILD_CREATE: add it before the client connects)."""
+        role_id = self.snowflake()
+        self.roles[role_id] = {
+            "id": str(role_id),
+            "name": name,
+            "permissions": str(permissions),
+            "position": len(self.roles) + 1,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "flags": 0,
+        }
+        return role_id
+
+    def give_role(self, user_id: int, role_id: int) -> None:
+        """The member holds the role in every payload from now on (interactions resolve their
+        permissions from it, as Discord does; Administrator resolves to all)."""
+        self.member_roles.setdefault(user_id, []).append(role_id)
+
+    def _permissions(self, user_id: int) -> str:
+        bits = int(EVERYONE_PERMS)
+        for role_id in self.member_roles.get(user_id, []):
+            bits |= int(self.roles[role_id]["permissions"])
+        return ALL_PERMS if bits & ADMINISTRATOR else str(bits)
+
     def deny_send(self, channel_id: int, deny: bool = True) -> None:
         """Message create in this channel or thread answers 403 50013 Missing Permissions."""
         self.channels[channel_id].deny_send = deny
@@ -365,7 +398,7 @@ class DiscordFake:
 
     def _member(self, uid: int, *, with_user: bool = True) -> JSON:
         member: JSON = {
-            "roles": [],
+            "roles": [str(r) for r in self.member_roles.get(uid, [])],
             "nick": None,
             "avatar": None,
             "joined_at": _iso(),
@@ -487,7 +520,7 @@ class DiscordFake:
             "large": False,
             "member_count": 2,
             "joined_at": _iso(),
-            "roles": [everyone],  # @everyone id == guild id
+            "roles": [everyone, *self.roles.values()],  # @everyone id == guild id
             "members": [self._member(self.bot_id)],
             "channels": [
                 self._channel_payload(c) for c in self.channels.values() if not c.is_thread
@@ -638,7 +671,7 @@ class DiscordFake:
             if typ == 6:
                 resolved.setdefault("users", {})[str(value)] = self._user(int(value))
                 member = self._member(int(value), with_user=False)
-                member["permissions"] = EVERYONE_PERMS
+                member["permissions"] = self._permissions(int(value))
                 resolved.setdefault("members", {})[str(value)] = member
             elif typ == 7:
                 channel = {
@@ -668,6 +701,7 @@ class DiscordFake:
         self, itype: int, data: JSON, user_id: int | None, channel_id: int | None
     ) -> InteractionRecord:
         ch = self.channels[channel_id or self.channel_id]
+        uid = user_id or self.user_id
         iid, token = self.snowflake(), "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
         gid = str(self.guild_id)
         payload: JSON = {
@@ -680,8 +714,8 @@ class DiscordFake:
             "guild_id": gid,
             "guild": {"id": gid, "locale": "en-US", "features": []},
             "channel_id": str(ch.id),
-            "channel": {**self._channel_payload(ch), "permissions": EVERYONE_PERMS},
-            "member": {**self._member(user_id or self.user_id), "permissions": EVERYONE_PERMS},
+            "channel": {**self._channel_payload(ch), "permissions": self._permissions(uid)},
+            "member": {**self._member(uid), "permissions": self._permissions(uid)},
             "app_permissions": EVERYONE_PERMS,
             "locale": "en-US",
             "guild_locale": "en-US",

@@ -6,7 +6,12 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 # isort: off
-from .discord_fake import DiscordFake, pointed_at, running_client  # first: silences audioop
+from .discord_fake import (  # first: silences audioop
+    ADMINISTRATOR,
+    DiscordFake,
+    pointed_at,
+    running_client,
+)
 import discord
 from discord import app_commands
 # isort: on
@@ -206,6 +211,25 @@ async def test_switches_deny_threads_and_sending_fail_edits_nsfw() -> None:
             edits = fake.calls("PATCH", f"/channels/*/messages/{msg.id}")
             assert [r.status for r in edits] == [500, 429, 200] and fake.rate_limit_hits == 1
             assert fake.message(msg.id).contents == ["parent", "edited"]
+
+
+async def test_roles_and_the_administrator_permission_reach_interactions() -> None:
+    seen: dict[str, object] = {}
+
+    async def inspect(interaction: discord.Interaction, text: str) -> None:
+        assert isinstance(interaction.user, discord.Member)
+        seen["roles"] = sorted(role.name for role in interaction.user.roles)
+        seen["admin"] = interaction.permissions.administrator
+        await interaction.response.defer()
+
+    async with DiscordFake() as fake:
+        boss = int(fake.add_user("boss")["id"])
+        fake.give_role(boss, fake.add_role("mods"))
+        fake.give_role(boss, fake.add_role("admins", permissions=ADMINISTRATOR))
+        async with pointed_at(fake), running_client(Bot(fake, inspect)) as bot:
+            await fake.dispatch_slash_command("echo", {"text": "x"}, user_id=boss)
+            assert await asyncio.wait_for(bot.outcome, 5) is None
+    assert seen == {"roles": ["@everyone", "admins", "mods"], "admin": True}
 
 
 async def test_raw_reactions_of_users_reach_the_client() -> None:

@@ -1,0 +1,177 @@
+"""The parent message, the reply to `/compare`: what it says, and keeping it up to date.
+
+It names who asked and with what, a demo's explanation, the prompt (hidden in spoiler and
+withhold channels until the guard clears it: see `gate_texts`), and, while the comparison
+waits for a free place, how many are ahead. It is the interaction's original response, so it
+is edited through the interaction token: Discord limits that per interaction, not per
+channel, so waiting comparisons never spend their channel's budget. Edits still go through a
+pacer and the latest state wins: a state overtaken before its turn is never sent. The token
+lives 15 minutes; an edit after that fails, is logged, and changes nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import discord
+
+from adapters.discord_bot.gate_texts import prompt_display
+from adapters.discord_bot.layout import CONTENT_MAX, PROMPT_MAX, EmbedSpec, MessageSpec, clip
+from adapters.discord_bot.pacing import Pacer
+from adapters.discord_bot.surfaces import message_fields
+from bot.domain import CompareRequest, SafetyMode, SafetyNote
+
+log = logging.getLogger(__name__)
+
+PROMPT_COLOUR = 0x4F545C
+FOOTER_MAX = 300
+
+
+@dataclass(frozen=True, slots=True)
+class ParentText:
+    """What a parent says that never changes."""
+
+    request: CompareRequest
+    user_id: int
+    intro: str | None = None  # a demo's one-line explanation
+    mode: SafetyMode = SafetyMode.OFF
+
+
+@dataclass(frozen=True, slots=True)
+class ParentState:
+    """What changes: the place in the queue, the prompt's verdict, why it did not run."""
+
+    queued: bool = False
+    ahead: int | None = None  # comparisons served first; None until the queue says
+    prompt: SafetyNote | None = None
+    outcome: str | None = None  # a last line when the comparison did not run
+
+
+def options_line(request: CompareRequest) -> str:
+    options = request.options
+    parts = [
+        f"pair `{request.pair.name}`",
+        f"framing `{request.framing.name}`",
+        f"max tokens {options.max_tokens}",
+        f"temperature {options.temperature:g}",
+    ]
+    if options.seed is not None:
+        parts.append(f"seed {options.seed}")
+    if request.blind:
+        parts.append("**blind**: the names stay hidden until the first vote")
+    return " · ".join(parts)
+
+
+def status_line(state: ParentState) -> str | None:
+    if state.outcome is not None:
+        return state.outcome
+    if not state.queued:
+        return None
+    if state.ahead is None:
+        return "⏳ twinbot is busy: this comparison waits for a free place and starts by itself."
+    where = "it is next" if state.ahead == 0 else f"{state.ahead} ahead of it"
+    return f"⏳ twinbot is busy: this comparison waits for a free place (**{where}**)."
+
+
+def parent_content(
+    request: CompareRequest, user_id: int, intro: str | None = None, status: str | None = None
+) -> str:
+    """Who asked and with what (the prompt itself goes in an embed), then any status line."""
+    votes = "🅰️ or 🅱️ is better, 🤝 a tie, 👎 both bad"
+    lines = [
+        f"<@{user_id}> asked both twins · {options_line(request)}",
+        f"Vote with a reaction on the outputs: {votes}.",
+    ]
+    if intro:
+        lines.append(f"📖 {intro}")
+    if status:
+        lines.append(status)
+    return clip("\n".join(lines), CONTENT_MAX)
+
+
+def prompt_embed(
+    request: CompareRequest, mode: SafetyMode = SafetyMode.OFF, note: SafetyNote | None = None
+) -> EmbedSpec:
+    description, footer = prompt_display(request.prompt, mode, note, PROMPT_MAX)
+    return EmbedSpec("Prompt", description, PROMPT_COLOUR, footer and clip(footer, FOOTER_MAX))
+
+
+def parent_spec(text: ParentText, state: ParentState) -> MessageSpec:
+    content = parent_content(text.request, text.user_id, text.intro, status_line(state))
+    embed = prompt_embed(text.request, text.mode, state.prompt)
+    return MessageSpec(None, -1, content, (embed,))
+
+
+class ParentMessage:
+    """The parent of one comparison; `shown` is what Discord has (the ack sends the first)."""
+
+    def __init__(
+        self,
+        interaction: discord.Interaction[Any],
+        pacer: Pacer,
+        text: ParentText,
+        *,
+        queued: bool = False,
+    ) -> None:
+        self._interaction = interaction
+        self._pacer = pacer
+        self._text = text
+        self._state = ParentState(queued=queued)
+        self._waited = False  # started or ended: a place reported after that is stale news
+        self.shown = self.spec()
+        self._writer: asyncio.Task[None] | None = None
+
+    def spec(self) -> MessageSpec:
+        return parent_spec(self._text, self._state)
+
+    async def on_position(self, ahead: int) -> None:
+        """`FairQueue.slot`'s callback: the comparison's place changed. The queue tells from a
+        task of its own, which may run after the comparison has started: then it is ignored."""
+        if not self._waited:
+            self._set(dataclasses.replace(self._state, queued=True, ahead=ahead))
+
+    def started(self) -> None:
+        self._waited = True
+        if self._state.queued:
+            self._set(dataclasses.replace(self._state, queued=False, ahead=None))
+
+    def prompt_checked(self, note: SafetyNote | None) -> None:
+        if self._text.mode is not SafetyMode.OFF and note != self._state.prompt:
+            self._set(dataclasses.replace(self._state, prompt=note))
+
+    def ended(self, line: str) -> None:
+        """The comparison will not run: say why, in place of the waiting line."""
+        self._waited = True
+        self._set(dataclasses.replace(self._state, queued=False, outcome=line))
+
+    async def settle(self, within: float = 5.0) -> None:
+        """Until the latest state is on Discord (or `within` seconds pass); never raises."""
+        if self._writer is not None:
+            await asyncio.wait({self._writer}, timeout=within)
+
+    def _set(self, state: ParentState) -> None:
+        self._state = state
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="edit a /compare parent")
+
+    async def _write(self) -> None:
+        while self.spec() != self.shown:
+            await self._pacer.wait()
+            spec = self.spec()  # the newest state, however many changed while waiting
+            if spec == self.shown:
+                return
+            try:
+                await self._interaction.edit_original_response(**message_fields(spec))
+            except (discord.HTTPException, aiohttp.ClientError, RuntimeError) as exc:
+                # The next change tries again; the comparison itself is not affected. (After a
+                # shutdown the session is closed: aiohttp raises RuntimeError then.)
+                log.warning(
+                    "editing the parent of interaction %s failed: %s", self._interaction.id, exc
+                )
+                return
+            self.shown = spec
