@@ -65,17 +65,28 @@ class FairQueue:
         rounds = itertools.zip_longest(*self._waiting.values())
         return [waiter for round_ in rounds for waiter in round_ if waiter is not None]
 
+    def refusal(self) -> QueueFull | None:
+        """The refusal a new request would get now, so an adapter can answer before it posts."""
+        if self.running < self.concurrency and not self._waiting:
+            return None
+        if self.waiting < self.max_waiting:
+            return None
+        rounds = (self.waiting + self.concurrency) / self.concurrency
+        return QueueFull(self.waiting, rounds * self.typical_seconds)
+
     @asynccontextmanager
     async def slot(
-        self, user: str, on_position: PositionCallback | None = None
+        self, user: str, on_position: PositionCallback | None = None, *, exempt: bool = False
     ) -> AsyncIterator[None]:
-        """Hold one of the running places for the duration of the block."""
+        """Hold one of the running places for the duration of the block.
+
+        `exempt` (an admin) is never refused for a full queue, but still waits its turn."""
         if self.running < self.concurrency and not self._waiting:
             self.running += 1
         else:
-            if self.waiting >= self.max_waiting:
-                rounds = (self.waiting + self.concurrency) / self.concurrency
-                raise QueueFull(self.waiting, rounds * self.typical_seconds)
+            refusal = None if exempt else self.refusal()
+            if refusal is not None:
+                raise refusal
             waiter = _Waiter(user, on_position)
             self._waiting.setdefault(user, deque()).append(waiter)
             self._announce_positions()

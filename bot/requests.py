@@ -15,7 +15,8 @@ _ALLOWED_CONTROLS = {"\n", "\t"}
 def clean_prompt(prompt: str, max_chars: int) -> str:
     """Normalise line endings and refuse what no model should be sent."""
     text = prompt.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
+    # Zero-width and other format characters (category Cf) show nothing: they count as blank.
+    if all(char.isspace() or unicodedata.category(char) == "Cf" for char in text):
         raise InputError("The prompt is empty: type some text for the models to continue.")
     if len(text) > max_chars:
         raise InputError(

@@ -23,7 +23,7 @@ from adapters.discord_bot.compare_run import Job, run_job
 from adapters.discord_bot.context import BotContext
 from adapters.discord_bot.display import has_visible_text
 from adapters.discord_bot.parent import ParentMessage, ParentText
-from adapters.discord_bot.queueing import RESTARTING, must_wait, would_refuse
+from adapters.discord_bot.queueing import RESTARTING, must_wait
 from adapters.discord_bot.safety_mode import channel_mode
 from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM, to_embed
 from adapters.discord_bot.view import ThreadView
@@ -145,7 +145,7 @@ async def _admitted(
     if args.prompt.strip() and not has_visible_text(args.prompt):
         return Refusal("bad_input", INVISIBLE)
     # Before the rate limit: a comparison that cannot run must not cost a token.
-    full = None if exempt else would_refuse(ctx.runtime.queue)
+    full = None if exempt else ctx.runtime.queue.refusal()
     if full is not None:
         return Refusal("queue_full", str(full))
     # The allowlist is checked above (threads count as their channel), so none is passed here.

@@ -1,10 +1,9 @@
 """The bound on comparisons running at once, as the Discord front end meets it.
 
 Before acknowledging `/compare`, twinbot asks whether the core's fair queue would refuse the
-comparison (more than TWINBOT_MAX_WAITING waiting already): then the refusal is a private
-reply saying when to try again, and nothing is posted. `FairQueue` has no way to ask, so
-`would_refuse` mirrors its rule; the run still handles `QueueFull`, for a queue that filled up
-during the acknowledgement.
+comparison (more than TWINBOT_MAX_WAITING waiting already, `FairQueue.refusal`): then the
+refusal is a private reply saying when to try again, and nothing is posted. The run still
+handles `QueueFull`, for a queue that filled up during the acknowledgement.
 
 `Intake` is whether new commands are taken at all (not while shutting down), and which
 comparisons still wait for their place (cancelled at once on shutdown: they never started).
@@ -16,7 +15,7 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bot.queue import FairQueue, QueueFull
+from bot.queue import FairQueue
 
 RESTARTING = "twinbot is restarting and takes no new comparisons right now. Try again in a minute."
 NOT_STARTED_RESTART = "⏹️ twinbot restarted before this comparison's turn, so it did not run."
@@ -25,14 +24,6 @@ NOT_STARTED_RESTART = "⏹️ twinbot restarted before this comparison's turn, s
 def must_wait(queue: FairQueue) -> bool:
     """Whether a comparison asking now would wait for a place (as `FairQueue.slot` decides)."""
     return not (queue.running < queue.concurrency and not queue.waiting)
-
-
-def would_refuse(queue: FairQueue) -> QueueFull | None:
-    """The QueueFull `FairQueue.slot` would raise right now, or None."""
-    if not must_wait(queue) or queue.waiting < queue.max_waiting:
-        return None
-    rounds = (queue.waiting + queue.concurrency) / queue.concurrency
-    return QueueFull(queue.waiting, rounds * queue.typical_seconds)
 
 
 class Intake:

@@ -112,3 +112,23 @@ async def test_a_cancelled_waiter_leaves_and_frees_nothing_it_did_not_hold():
     patient.release.set()
     await asyncio.gather(first.task, patient.task)
     assert order == ["first", "patient"] and queue.running == 0
+
+
+async def test_an_exempt_request_waits_its_turn_but_is_never_refused():
+    queue = FairQueue(concurrency=1, max_waiting=1)
+    order: list[str] = []
+    jobs = [Job(queue, "u0", order, "first"), Job(queue, "u1", order, "second")]
+    await settle()
+    assert queue.refusal() is not None
+
+    async def admin() -> None:
+        async with queue.slot("admin", exempt=True):
+            order.append("admin")
+
+    task = asyncio.create_task(admin())
+    await settle()
+    assert queue.waiting == 2 and order == ["first"]
+    for job in jobs:
+        job.release.set()
+    await asyncio.gather(task, *(job.task for job in jobs))
+    assert order == ["first", "second", "admin"]
