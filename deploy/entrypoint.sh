@@ -5,7 +5,9 @@
 #                    Discord if TWINBOT_DISCORD_TOKEN is set, Slack if TWINBOT_SLACK_BOT_TOKEN
 #                    is set, both side by side if both are. When either stops, the other is
 #                    stopped too and the exit status is the first one's, so the supervisor
-#                    (docker's restart policy, systemd's Restart=) restarts the pair.
+#                    (docker's restart policy, systemd's Restart=) restarts the pair. Each
+#                    process has its own TWINBOT_MAX_RUNNING bound on Ollama: halve it, or
+#                    raise OLLAMA_NUM_PARALLEL, when both platforms run.
 #   anything else    passed to `twinbot` as it is: `pull`, `doctor`, `run discord`, `backup F`...
 set -euo pipefail
 
@@ -29,10 +31,14 @@ case ${#platforms[@]} in
     ;;
 esac
 
+# Two processes: each serves its own /healthz and /metrics, so the second one listens on the
+# next port (9464 for Discord, 9465 for Slack by default).
+ops_port=${TWINBOT_OPS_PORT:-9464}
 pids=()
 for platform in "${platforms[@]}"; do
-    twinbot run "$platform" &
+    TWINBOT_OPS_PORT=$ops_port twinbot run "$platform" &
     pids+=("$!")
+    [[ $ops_port == 0 ]] || ops_port=$((ops_port + 1))
 done
 stop() { kill -TERM "${pids[@]}" 2>/dev/null || true; }
 trap stop TERM INT

@@ -67,7 +67,7 @@ def test_the_database_lives_on_a_volume():
 
 def test_there_is_a_healthcheck_and_the_entry_script():
     stage = dict(final_stage())
-    assert "twinbot" in stage["HEALTHCHECK"] and "doctor" in stage["HEALTHCHECK"]
+    assert "/healthz" in stage["HEALTHCHECK"] and "TWINBOT_OPS_PORT" in stage["HEALTHCHECK"]
     assert stage["ENTRYPOINT"] == '["twinbot-entrypoint"]'
 
 
