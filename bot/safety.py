@@ -37,7 +37,7 @@ class _SideGate:
     verdict: Verdict | None = None  # set once unsafe: the side stays unsafe
     failure: str | None = None
     checking: asyncio.Task[None] | None = None
-    # For the lag figure: when each shown length was generated and when it was cleared.
+    # For the lag figure: when each text length was first seen, until it is cleared.
     seen_at: dict[int, float] = field(default_factory=dict)
     lags: list[float] = field(default_factory=list)
 
@@ -66,7 +66,7 @@ class GatedView:
 
     @property
     def lags(self) -> list[float]:
-        """Seconds from text being generated to it being cleared for display, per check."""
+        """Per check: seconds from the oldest text it cleared being generated to its clearing."""
         return [lag for gate in self._sides.values() for lag in gate.lags]
 
     async def start(self, snapshot: CompareSnapshot) -> None:
@@ -109,10 +109,12 @@ class GatedView:
             log.warning("safety check of the %s side failed; gate closed: %s", role, exc)
             return
         if verdict.safe:
+            # The oldest text this check cleared waited longest: from when it was first seen.
+            waiting = [t for n, t in gate.seen_at.items() if gate.cleared < n <= len(text)]
+            if waiting:
+                gate.lags.append(asyncio.get_running_loop().time() - min(waiting))
             gate.cleared = max(gate.cleared, len(text))
-            generated = min((t for n, t in gate.seen_at.items() if n >= len(text)), default=None)
-            if generated is not None:
-                gate.lags.append(asyncio.get_running_loop().time() - generated)
+            gate.seen_at = {n: t for n, t in gate.seen_at.items() if n > gate.cleared}
         else:
             gate.verdict = verdict
             log.info("the %s side was judged unsafe: %s", role, verdict.describe())
