@@ -1,4 +1,4 @@
-"""The bolt AsyncApp and what it shares between commands: pacing, schedulers, background tasks.
+"""The bolt AsyncApp and what its listeners share: pacing, schedulers, background tasks.
 
 `SlackBot(runtime, client, ...)` is the factory: tests build it with a client pointed at the
 fake Slack and a Runtime on the fake Ollama; `runner.serve` builds it for real. Its `app` is
@@ -12,13 +12,34 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.command import COMMAND, on_compare
+from adapters.slack_app.health import count_rate_limits
+from adapters.slack_app.invocation import Invocation
+from adapters.slack_app.leaderboard import (
+    LEADERBOARD_COMMAND,
+    decide_leaderboard,
+    post_leaderboard,
+)
+from adapters.slack_app.mrkdwn import escape
+from adapters.slack_app.pacing import Budget
 from adapters.slack_app.posting import PostBudget, PostPacer
-from adapters.slack_app.scheduler import Budget, UpdateScheduler
+from adapters.slack_app.queueing import PLACE_INTERVAL
+from adapters.slack_app.reactions import ReactionRecorder, Revealer
+from adapters.slack_app.safety_texts import REVEAL_ACTION
+from adapters.slack_app.scheduler import UpdateScheduler
+from adapters.slack_app.seeding import ReactionSeeder
+from adapters.slack_app.spoilers import on_reveal
+from adapters.slack_app.texts import INTERNAL_ERROR
+from bot.backend import Timeouts
 from bot.chat_flow import TaskKeeper
-from bot.limits import RateLimiter, limiter_from_settings
+from bot.demos import Demo, load_demos
+from bot.errors import PromptsError
+from bot.guard import Guard
+from bot.limits import RateLimiter, TokenBuckets, limiter_from_settings
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -37,25 +58,58 @@ class SlackBot:
         post_budget: PostBudget | None = None,
         limiter: RateLimiter | None = None,
         bot_name: str = "twinbot",
+        place_interval: float = PLACE_INTERVAL,
     ) -> None:
         self.runtime = runtime
         self.client = client
         self.bot_name = bot_name
+        self.place_interval = place_interval
         settings = runtime.settings
+        # chat.update and reactions.add are both Tier 3, each with its own budget of this size.
         self.update_budget = update_budget or Budget(settings.slack_updates_per_minute, 60.0)
         self.posts = PostPacer(client, post_budget)
         self.limiter = limiter or limiter_from_settings(settings)
+        self.leaderboard_limit = TokenBuckets(2.0, 2)  # per channel: tables are CPU work
         self.tasks = TaskKeeper()
+        self.revealer = Revealer(runtime.store, self.posts)
+        self.recorder = ReactionRecorder(client, runtime.store, runtime.metrics, self.revealer)
+        self.demos = self._load_demos()
+        self._guard: Guard | None = None
         self._schedulers: dict[str, UpdateScheduler] = {}
+        self._seeders: dict[str, ReactionSeeder] = {}
+        count_rate_limits(client, runtime.metrics)
         # process_before_response=False: bolt acks first and runs the rest as a task, and
-        # our listener acks before any I/O. In Socket Mode the secret is unused.
+        # our listeners ack before any I/O. In Socket Mode the secret is unused. Our own
+        # events are not ignored: twinbot's seeded reactions are logged (as a bot's).
         self.app = AsyncApp(
             name="twinbot",
             client=client,
             signing_secret=signing_secret or "",
             process_before_response=False,
+            ignoring_self_events_enabled=False,
         )
         self._register()
+
+    def _load_demos(self) -> dict[str, Demo] | PromptsError:
+        """Read once at start-up (no file I/O before an ack); a broken file is reported to
+        whoever asks for a demo, and comparisons still work."""
+        try:
+            return load_demos(self.runtime.settings.prompts_dir, self.runtime.catalog)
+        except PromptsError as exc:
+            log.error("demos unavailable: %s", exc)
+            return exc
+
+    @property
+    def guard(self) -> Guard:
+        if self._guard is None:
+            settings = self.runtime.settings
+            timeouts = Timeouts(
+                connect=settings.connect_timeout,
+                first_token=settings.first_token_timeout,
+                total=settings.total_timeout,
+            )
+            self._guard = Guard(settings.ollama_host, settings.guard_model, timeouts)
+        return self._guard
 
     def scheduler(self, team_id: str) -> UpdateScheduler:
         """The workspace's one chat.update scheduler (Tier 3 limits are per workspace)."""
@@ -65,32 +119,68 @@ class SlackBot:
             self._schedulers[team_id] = scheduler
         return scheduler
 
+    def seeder(self, team_id: str) -> ReactionSeeder:
+        """The workspace's reactions.add lane (Tier 3 as well, budgeted on its own)."""
+        seeder = self._seeders.get(team_id)
+        if seeder is None:
+            seeder = ReactionSeeder(self.client, self.update_budget, name=team_id)
+            self._seeders[team_id] = seeder
+        return seeder
+
     def _register(self) -> None:
         async def compare(ack: AsyncAck, command: dict[str, Any]) -> None:
             await on_compare(self, ack, command)
 
-        async def reaction(event: dict[str, Any]) -> None:
-            # Answered (so Slack does not retry or disable the subscription); votes come in
-            # the votes issue, which reads the message ids stored for every comparison.
-            log.debug("slack %s on %s", event.get("type"), event.get("item"))
+        async def leaderboard(ack: AsyncAck, command: dict[str, Any]) -> None:
+            call = Invocation.of(command)
+            try:
+                outcome = decide_leaderboard(self, call)
+            except Exception:
+                log.exception("/leaderboard failed before the ack %s", call.context())
+                outcome = INTERNAL_ERROR
+            if isinstance(outcome, str):
+                await ack(text=escape(outcome), response_type="ephemeral")
+                return
+            await ack()
+            self.tasks.spawn(post_leaderboard(self, call, outcome), name="slack-leaderboard")
+
+        async def reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
+            await self.recorder.handle(event, context.bot_user_id)
+
+        async def reveal(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+            await ack()
+            try:
+                await on_reveal(self, body)
+            except Exception:
+                log.exception("spoiler click failed (user=%s)", body.get("user", {}).get("id"))
+                await respond(
+                    text=INTERNAL_ERROR, response_type="ephemeral", replace_original=False
+                )
 
         async def error(error: Exception, body: dict[str, Any]) -> None:
             log.error(
                 "slack listener failed (team=%s): %r",
-                body.get("team_id") or body.get("team", {}).get("id"),
+                body.get("team_id") or (body.get("team") or {}).get("id"),
                 error,
                 exc_info=error,
             )
 
         self.app.command(COMMAND)(compare)
+        self.app.command(LEADERBOARD_COMMAND)(leaderboard)
         self.app.event("reaction_added")(reaction)
         self.app.event("reaction_removed")(reaction)
+        self.app.action(REVEAL_ACTION)(reveal)
         self.app.error(error)
 
     async def aclose(self, grace: float = 0.0, cleanup: float = 5.0) -> None:
         """Let running comparisons finish for `grace` seconds, then stop them (each still
-        shows and stores its partial text, within `cleanup` seconds), then the schedulers.
+        shows and stores its partial text, within `cleanup` seconds), then the rest.
         Call after the app stopped taking commands."""
         await self.tasks.close(grace, cleanup)
+        await self.revealer.timers.close(0.0)
         for scheduler in self._schedulers.values():
             await scheduler.close()
+        for seeder in self._seeders.values():
+            await seeder.close()
+        if self._guard is not None:
+            await self._guard.close()

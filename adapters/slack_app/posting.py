@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -101,8 +102,17 @@ class PostPacer:
                 return
             await asyncio.sleep(wait)
 
-    async def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str:
-        """Post `text` (already escaped mrkdwn) and return the new message's ts."""
+    async def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """Post `text` (already escaped mrkdwn; with `blocks`, their fallback) and return the
+        new message's ts."""
+        extra: dict[str, Any] = {} if blocks is None else {"blocks": blocks}
         loop = asyncio.get_running_loop()
         lane = self._lane(channel, loop.time())
         async with lane.lock:
@@ -117,6 +127,7 @@ class PostPacer:
                         link_names=False,
                         unfurl_links=False,
                         unfurl_media=False,
+                        **extra,
                     )
                 except SlackApiError as exc:
                     if not is_rate_limited(exc) or attempt == self._max_attempts:

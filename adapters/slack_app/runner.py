@@ -24,10 +24,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.app import EVENTS_PATH, SlackBot
+from adapters.slack_app.health import SlackHealth
 from adapters.slack_app.posting import slack_error
 from bot.config import Settings
 from bot.errors import TwinbotError
-from bot.runtime import open_runtime
+from bot.ops_server import OpsServer, start_ops_server
+from bot.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +119,11 @@ async def check_app_token(client: AsyncWebClient, app_token: str) -> None:
 
 
 @asynccontextmanager
-async def socket_mode(bot: SlackBot, app_token: str) -> AsyncIterator[None]:
+async def socket_mode(bot: SlackBot, app_token: str, health: SlackHealth) -> AsyncIterator[None]:
     await check_app_token(bot.client, app_token)
     handler = AsyncSocketModeHandler(bot.app, app_token, web_client=bot.client)
     await handler.connect_async()  # type: ignore[no-untyped-call]  # untyped upstream
+    health.watch("Socket Mode", handler.client.is_connected)
     log.info("slack: connected in Socket Mode as @%s", bot.bot_name)
     try:
         yield
@@ -129,7 +132,9 @@ async def socket_mode(bot: SlackBot, app_token: str) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def http_mode(bot: SlackBot, host: str, port: int) -> AsyncIterator[None]:
+async def http_mode(
+    bot: SlackBot, host: str, port: int, health: SlackHealth
+) -> AsyncIterator[None]:
     runner = web.AppRunner(bot.app.web_app(path=EVENTS_PATH), handle_signals=False)
     await runner.setup()
     try:
@@ -140,11 +145,32 @@ async def http_mode(bot: SlackBot, host: str, port: int) -> AsyncIterator[None]:
             f"Cannot listen on {host}:{port} ({exc.strerror or exc}): set TWINBOT_SLACK_HOST "
             "and TWINBOT_SLACK_PORT."
         ) from None
+
+    async def listening() -> bool:
+        return runner.server is not None and bool(runner.addresses)
+
+    health.watch("HTTP mode", listening)
     log.info("slack: HTTP mode, request URL http://%s:%d%s", host, port, EVENTS_PATH)
     try:
         yield
     finally:
         await runner.cleanup()
+
+
+async def start_ops(runtime: Runtime, health: SlackHealth) -> OpsServer | None:
+    """/healthz (with a "slack" check) and /metrics. A port in use costs the operator's view,
+    not the bot (as on Discord): the comparisons matter more than the probe."""
+    settings = runtime.settings
+    try:
+        return await start_ops_server(runtime, {"slack": health.check})
+    except OSError as exc:
+        log.error(
+            "the health and metrics server could not start on %s:%d (%s); set TWINBOT_OPS_PORT",
+            settings.ops_host,
+            settings.ops_port,
+            exc.strerror or exc,
+        )
+        return None
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
@@ -154,18 +180,26 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     url = api_url(settings)
     client = AsyncWebClient(token=creds.bot_token, base_url=url, timeout=API_TIMEOUT)
     bot_name = await check_bot_token(client, url)
+    health = SlackHealth(client)
+    health.auth_ok(bot_name)
     async with open_runtime(settings) as runtime:
         bot = SlackBot(runtime, client, signing_secret=creds.signing_secret, bot_name=bot_name)
+        ops: OpsServer | None = None
         try:
+            ops = await start_ops(runtime, health)
             if creds.app_token is not None:
-                intake = socket_mode(bot, creds.app_token)
+                intake = socket_mode(bot, creds.app_token, health)
             else:
-                intake = http_mode(bot, settings.slack_host, settings.slack_port)
+                intake = http_mode(bot, settings.slack_host, settings.slack_port, health)
             async with intake:
                 await stop.wait()
-                log.info("slack: stopping; %d comparison(s) running", len(bot.tasks))
+                log.info("slack: stopping; %d task(s) running", len(bot.tasks))
         finally:
+            # Past the grace, the core stores what each comparison wrote and marks it
+            # interrupted; the view shows it as stopped (within CLEANUP seconds).
             await bot.aclose(settings.shutdown_grace, CLEANUP)
+            if ops is not None:
+                await ops.stop()
 
 
 async def run(settings: Settings) -> int:

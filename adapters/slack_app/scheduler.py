@@ -18,36 +18,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections import OrderedDict, deque
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack_app.pacing import Budget, TierClock
 from adapters.slack_app.posting import PARSE, is_rate_limited, retry_after, slack_error
+
+__all__ = ["Budget", "MessageKey", "SchedulerStats", "UpdateScheduler"]
 
 log = logging.getLogger(__name__)
 
 MessageKey = tuple[str, str]  # (channel id, message ts)
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """At most `calls` chat.update calls in any `window` seconds."""
-
-    calls: int
-    window: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.calls < 1 or self.window <= 0:
-            raise ValueError("a budget needs at least one call in a positive window")
-
-    @property
-    def spacing(self) -> float:
-        return self.window / self.calls
 
 
 @dataclass(slots=True)
@@ -59,11 +46,15 @@ class SchedulerStats:
     superseded: int = 0  # queued texts replaced by a newer one before being sent
 
 
+Blocks = list[dict[str, Any]]
+
+
 @dataclass(slots=True)
 class _Edit:
     owner: Hashable
     key: MessageKey
     text: str
+    blocks: Blocks | None = None  # None: leave the message's blocks as they are
     failures: int = 0
 
 
@@ -86,17 +77,18 @@ class UpdateScheduler:
         self._idle: dict[Hashable, asyncio.Event] = {}
         self._in_flight: Hashable | None = None
         self._wake = asyncio.Event()
-        self._last_start = -math.inf
-        self._answered: deque[float] = deque(maxlen=budget.calls)
-        self._paused_until = 0.0
+        self._clock = TierClock(budget)
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
         self.stats = SchedulerStats()
 
     # ---- what views call --------------------------------------------------------------------
 
-    def submit(self, owner: Hashable, channel: str, ts: str, text: str) -> None:
-        """Make message `ts` show `text` as soon as the budget allows (replacing a queued text)."""
+    def submit(
+        self, owner: Hashable, channel: str, ts: str, text: str, blocks: Blocks | None = None
+    ) -> None:
+        """Make message `ts` show `text` (and `blocks`) as soon as the budget allows, replacing
+        a queued text."""
         if self._closed:
             raise RuntimeError("the update scheduler is closed")
         queue = self._pending.get(owner)
@@ -107,9 +99,9 @@ class UpdateScheduler:
         key = (channel, ts)
         edit = queue.get(key)
         if edit is None:
-            queue[key] = _Edit(owner, key, text)
+            queue[key] = _Edit(owner, key, text, blocks)
         else:
-            edit.text = text
+            edit.text, edit.blocks = text, blocks
             self.stats.superseded += 1
         self._idle.setdefault(owner, asyncio.Event()).clear()
         self._ensure_worker()
@@ -155,7 +147,7 @@ class UpdateScheduler:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            await self._wait_for_slot()
+            await self._clock.ready()
             edit = self._next_edit()
             if edit is None:
                 continue
@@ -172,17 +164,6 @@ class UpdateScheduler:
                     idle = self._idle.get(edit.owner)
                     if idle is not None:
                         idle.set()
-
-    async def _wait_for_slot(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            ready = max(self._last_start + self.budget.spacing, self._paused_until)
-            if len(self._answered) == self.budget.calls:
-                ready = max(ready, self._answered[0] + self.budget.window)
-            delay = ready - loop.time()
-            if delay <= 0:
-                return
-            await asyncio.sleep(delay)
 
     def _next_edit(self) -> _Edit | None:
         """The next owner's oldest edit: finishing owners first, then plain round-robin."""
@@ -211,18 +192,17 @@ class UpdateScheduler:
         self._turns.appendleft(edit.owner)  # it lost its turn to Slack, not to another owner
 
     async def _send(self, edit: _Edit) -> None:
-        loop = asyncio.get_running_loop()
         channel, ts = edit.key
-        self._last_start = loop.time()
+        extra: dict[str, Any] = {} if edit.blocks is None else {"blocks": edit.blocks}
         try:
             await self._client.chat_update(
-                channel=channel, ts=ts, text=edit.text, parse=PARSE, link_names=False
+                channel=channel, ts=ts, text=edit.text, parse=PARSE, link_names=False, **extra
             )
         except SlackApiError as exc:
             if is_rate_limited(exc):
                 wait = retry_after(exc)
                 self.stats.rate_limited += 1
-                self._paused_until = max(self._paused_until, loop.time() + wait)
+                self._clock.pause(wait)
                 log.warning("slack updates %s: rate-limited, pausing %g s", self.name, wait)
                 self._requeue(edit)
             elif exc.response.status_code >= 500:
@@ -241,7 +221,7 @@ class UpdateScheduler:
         else:
             self.stats.sent += 1
         finally:
-            self._answered.append(loop.time())
+            self._clock.answered()
 
     def _retry_later(self, edit: _Edit, why: str) -> None:
         edit.failures += 1
@@ -251,7 +231,6 @@ class UpdateScheduler:
             return
         self.stats.retried += 1
         backoff = min(30.0, 2.0 ** (edit.failures - 1))
-        loop = asyncio.get_running_loop()
-        self._paused_until = max(self._paused_until, loop.time() + backoff)
+        self._clock.pause(backoff)
         log.warning("slack updates %s: %s; retrying in %g s", self.name, why, backoff)
         self._requeue(edit)

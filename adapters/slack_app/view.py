@@ -11,9 +11,17 @@ import contextlib
 import logging
 
 from adapters.slack_app.posting import PostPacer
+from adapters.slack_app.safety_texts import reveal_value
 from adapters.slack_app.scheduler import UpdateScheduler
-from adapters.slack_app.texts import parent_text, side_messages
-from bot.domain import CompareSnapshot, Role, SideSnapshot
+from adapters.slack_app.texts import (
+    Reply,
+    hidden_part_text,
+    letter,
+    parent_text,
+    shown_order,
+    side_replies,
+)
+from bot.domain import CompareRequest, CompareSnapshot, Role, SideSnapshot
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -30,16 +38,18 @@ class SlackCompareView:
         store: Store,
         channel_id: str,
         asked_by: str = "",
+        intro: str | None = None,
     ) -> None:
         self._posts = posts
         self._updates = updates
         self._store = store
         self.channel_id = channel_id
         self._asked_by = asked_by
+        self._intro = intro  # escaped mrkdwn under the parent's first line (a demo's story)
         self.comparison_id: int | None = None
         self.parent_ts: str | None = None
         self.replies: dict[Role, list[str]] = {Role.BASE: [], Role.INSTRUCT: []}
-        self._shown: dict[str, str] = {}  # ts -> the text last posted or submitted
+        self._shown: dict[str, Reply] = {}  # ts -> what was last posted or submitted
         self._syncing: asyncio.Task[None] | None = None
 
     @property
@@ -50,8 +60,9 @@ class SlackCompareView:
 
     async def start(self, snapshot: CompareSnapshot) -> None:
         self.comparison_id = snapshot.comparison_id
-        text = parent_text(snapshot, self._asked_by)
+        text = parent_text(snapshot, self._asked_by, self._intro)
         self.parent_ts = await self._posts.post(self.channel_id, text)
+        self._shown[self.parent_ts] = Reply(text)
         await self._remember(self.parent_ts, None, 0, "parent")
         try:
             await self._store.set_thread(snapshot.comparison_id, self.parent_ts)
@@ -73,29 +84,56 @@ class SlackCompareView:
                 await self._syncing  # its failure was already logged by the throttle
         try:
             await self._sync(snapshot)
+            # The parent changes only for what is known at the end: a flagged prompt, or a
+            # notice from the core (say, the comparison could not be saved).
+            self._edit(self.parent_ts, Reply(parent_text(snapshot, self._asked_by, self._intro)))
         finally:
             # Even if a new part could not be posted, the edits already queued are delivered.
             await self._updates.settle(self.comparison_id)
 
     async def _sync(self, snapshot: CompareSnapshot) -> None:
         """Make the thread show `snapshot`: edit changed parts, post new ones."""
-        for side in snapshot.sides:
-            await self._sync_side(side)
+        # In shown order (A first), so a blind comparison's thread does not give it away.
+        sides = {side.role: side for side in snapshot.sides}
+        for role in shown_order(snapshot.request):
+            await self._sync_side(snapshot.request, sides[role])
 
-    async def _sync_side(self, side: SideSnapshot) -> None:
+    async def _sync_side(self, request: CompareRequest, side: SideSnapshot) -> None:
         assert self.parent_ts is not None and self.comparison_id is not None
         replies = self.replies[side.role]
-        for part, text in enumerate(side_messages(side)):
+        blind_letter = letter(request, side.role)
+        wanted = side_replies(
+            side,
+            blind_letter=blind_letter,
+            reveal_value=reveal_value(self.comparison_id, side.role),
+        )
+        # A side concealed after its text ran into further parts: those are hidden too.
+        wanted += [
+            Reply(hidden_part_text(side, part, blind_letter))
+            for part in range(len(wanted), len(replies))
+        ]
+        for part, reply in enumerate(wanted):
             if part < len(replies):
-                ts = replies[part]
-                if self._shown.get(ts) != text:
-                    self._updates.submit(self.comparison_id, self.channel_id, ts, text)
-                    self._shown[ts] = text
+                self._edit(replies[part], reply)
                 continue
-            ts = await self._posts.post(self.channel_id, text, thread_ts=self.parent_ts)
+            ts = await self._posts.post(
+                self.channel_id, reply.text, thread_ts=self.parent_ts, blocks=reply.blocks
+            )
             replies.append(ts)
-            self._shown[ts] = text
+            self._shown[ts] = reply
             await self._remember(ts, side.role, part, "output")
+
+    def _edit(self, ts: str, reply: Reply) -> None:
+        """Hand a changed message to the scheduler (it sends the latest when the budget allows)."""
+        assert self.comparison_id is not None
+        old = self._shown.get(ts)
+        if old == reply:
+            return
+        blocks = reply.blocks
+        if blocks is None and old is not None and old.blocks:
+            blocks = []  # an empty list removes blocks; leaving it out would keep them
+        self._updates.submit(self.comparison_id, self.channel_id, ts, reply.text, blocks)
+        self._shown[ts] = reply
 
     async def _remember(self, ts: str, role: Role | None, part: int, kind: str) -> None:
         assert self.comparison_id is not None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +49,26 @@ class Slack:
         response = await self.command(text, **fields)
         assert response.status == 200, await response.text()
         return dict(await response.json())
+
+    async def post_signed(self, body: str, headers: dict[str, str]) -> ClientResponse:
+        assert self.http is not None, "built in socket mode"
+        return await self.http.post(EVENTS_PATH, data=body, headers=headers)
+
+    async def leaderboard(self, text: str = "", **fields: str) -> ClientResponse:
+        body, headers = self.fake.signed_slash_command("/leaderboard", text, **fields)
+        return await self.post_signed(body, headers)
+
+    async def event(self, event: dict[str, Any]) -> None:
+        """A signed Events API request; bolt acks it and runs the listener in the background."""
+        response = await self.post_signed(*self.fake.signed_event(event))
+        assert response.status == 200, await response.text()
+
+    async def react(self, name: str, ts: str, **kw: Any) -> None:
+        await self.event(self.fake.reaction_event(name, ts, **kw))
+
+    async def click(self, payload: dict[str, Any]) -> None:
+        response = await self.post_signed(*self.fake.signed_interaction(payload))
+        assert response.status == 200, await response.text()
 
     async def settled(self, within: float = 8.0) -> None:
         """Until every comparison started so far has finished and shown its last text."""
@@ -98,6 +118,18 @@ async def slack_bot(
                     yield Slack(fake, bot, http)
         finally:
             await bot.aclose(grace=0, cleanup=3.0)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    """Until an async condition holds (bolt runs event listeners after the ack)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        if await check():
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(0.01)
 
 
 _HEAD = re.compile(r"^\*(Base|Instruct)\* · `([^`]*)`( _[^_]*_| · part (\d+))?$")

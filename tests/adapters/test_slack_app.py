@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -25,8 +26,9 @@ def max_in_window(calls: list[ApiCall], window: float) -> int:
 
 
 async def test_three_comparisons_share_the_workspace_budget_fairly(
-    settings: Settings, ollama: OllamaFake
+    make_settings: Callable[..., Settings], ollama: OllamaFake
 ):
+    settings = make_settings(ollama_host=ollama.url, max_running=3)  # all three run at once
     # Tier 3 scaled down: 10 chat.update calls per 2 s for the workspace (Slack: ~50 per 60 s).
     window, limit = 2.0, 10
     tokens = [f"t{n} " for n in range(40)]

@@ -101,8 +101,10 @@ async def test_socket_mode_full_flow(settings: Settings, ollama: OllamaFake):
 
 
 async def test_acks_stay_fast_with_a_slow_ollama_and_many_commands(
-    settings: Settings, ollama: OllamaFake
+    make_settings: Callable[..., Settings], ollama: OllamaFake
 ):
+    # Room for all 25 in the workspace's rate limit and the queue: this is about the acks.
+    settings = make_settings(ollama_host=ollama.url, workspace_burst=50, max_running=25)
     ollama.default_script = Script(tokens=["slow"], first_delay=1.0)
     ollama.script(BASE, ollama.default_script)
     ollama.script(INSTRUCT, ollama.default_script)
@@ -123,7 +125,10 @@ async def test_acks_stay_fast_with_a_slow_ollama_and_many_commands(
         assert slack.fake.ratelimited_total == 0
 
 
-async def test_socket_mode_acks_a_burst_of_commands_in_time(settings: Settings, ollama: OllamaFake):
+async def test_socket_mode_acks_a_burst_of_commands_in_time(
+    make_settings: Callable[..., Settings], ollama: OllamaFake
+):
+    settings = make_settings(ollama_host=ollama.url, max_running=15)  # about the acks only
     ollama.script(BASE, Script(tokens=["x"], first_delay=0.5))
     async with slack_bot(settings, socket=True) as slack:
         envelopes = [
@@ -155,7 +160,7 @@ async def test_socket_mode_refusals_are_the_ack_payload(settings: Settings):
         )
         assert ack.payload == {
             "text": "`--seed` takes a whole number, like `--seed 42` (got `x`).\n"
-            "Usage: `/compare [--pair NAME] [--framing NAME] [--max-tokens N] "
+            "Usage: `/compare [--blind] [--pair NAME] [--framing NAME] [--max-tokens N] "
             "[--temperature T] [--seed S] [--] PROMPT`",
             "response_type": "ephemeral",
         }
@@ -168,7 +173,7 @@ async def test_bad_syntax_gets_the_usage_line_escaped(settings: Settings):
         assert body == {
             "text": "Unknown option `--colour`. Options: `--pair`, `--framing`, `--max-tokens`, "
             "`--temperature`, `--seed`. A prompt that starts with a dash goes after `--`.\n"
-            "Usage: `/compare [--pair NAME] [--framing NAME] [--max-tokens N] "
+            "Usage: `/compare [--blind] [--pair NAME] [--framing NAME] [--max-tokens N] "
             "[--temperature T] [--seed S] [--] PROMPT`",
             "response_type": "ephemeral",
         }

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from adapters.slack_app.syntax import COMPARE_HINT, LEADERBOARD_HINT, slack_usage
 from bot.config import REPO_ROOT
 from bot.inline_options import usage
 
@@ -17,22 +18,32 @@ def manifest() -> dict[str, Any]:
     return dict(yaml.safe_load(text))
 
 
-def test_command_scopes_events_and_socket_mode():
+def test_commands_scopes_events_interactivity_and_socket_mode():
     app = manifest()
-    [command] = app["features"]["slash_commands"]
-    assert command["command"] == "/compare"
-    assert command["should_escape"] is False  # mentions arrive as typed, not as <@U…>
+    compare, leaderboard = app["features"]["slash_commands"]
+    assert compare["command"] == "/compare"
+    assert compare["should_escape"] is False  # mentions arrive as typed, not as <@U…>
+    assert leaderboard["command"] == "/leaderboard"
+    assert leaderboard["should_escape"] is True  # `#general` arrives as <#C…|general>
     assert set(app["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "chat:write", "reactions:read", "reactions:write",
+        "commands", "chat:write", "reactions:read", "reactions:write", "files:write",
+        "users:read",
     }  # fmt: skip
     assert app["settings"]["event_subscriptions"]["bot_events"] == [
         "reaction_added", "reaction_removed",
     ]  # fmt: skip
+    assert app["settings"]["interactivity"]["is_enabled"] is True  # the spoiler button
     assert app["settings"]["socket_mode_enabled"] is True
     assert app["features"]["bot_user"]["display_name"] == "twinbot"
 
 
-def test_usage_hint_is_the_parsers_syntax():
-    [command] = manifest()["features"]["slash_commands"]
-    assert f"`/compare {command['usage_hint']}`" in usage()
-    assert len(command["usage_hint"]) <= 1000 and len(command["description"]) <= 2000
+def test_usage_hints_are_the_parsers_syntax():
+    compare, leaderboard = manifest()["features"]["slash_commands"]
+    assert compare["usage_hint"] == COMPARE_HINT
+    assert slack_usage() == f"Usage: `/compare {compare['usage_hint']}`"
+    assert leaderboard["usage_hint"] == LEADERBOARD_HINT
+    # Everything the core parser takes, plus Slack's own --blind.
+    core = usage().removeprefix("Usage: `/compare ").removesuffix("`")
+    assert compare["usage_hint"] == f"[--blind] {core}"
+    for command in (compare, leaderboard):
+        assert len(command["usage_hint"]) <= 1000 and len(command["description"]) <= 2000

@@ -30,8 +30,10 @@ async def test_a_burst_then_the_rate_with_zero_429s():
 async def test_concurrent_posts_keep_their_order_and_channels_do_not_wait_for_each_other():
     async with SlackFake(post_rate=5.0, post_burst=1) as fake:
         fake.add_channel("C0OTHER")
+        # A little under the fake's rate, as in production: the fake counts from when each
+        # request arrives, so with no margin network jitter alone could cost a 429.
         pacer = PostPacer(AsyncWebClient(token=fake.bot_token, base_url=fake.api_url),
-                          PostBudget(rate=5.0, burst=1))  # fmt: skip
+                          PostBudget(rate=4.0, burst=1))  # fmt: skip
         loop = asyncio.get_running_loop()
         started = loop.time()
         other = asyncio.create_task(pacer.post("C0OTHER", "elsewhere"))
@@ -43,7 +45,7 @@ async def test_concurrent_posts_keep_their_order_and_channels_do_not_wait_for_ea
         elsewhere = next(
             c for c in fake.calls_to("chat.postMessage") if c.params["text"] == "elsewhere"
         )
-        assert elsewhere.at - started < 0.3  # not queued behind the busy channel (0.6 s)
+        assert elsewhere.at - started < 0.3  # not queued behind the busy channel (0.75 s)
         assert fake.ratelimited_total == 0
 
 

@@ -72,6 +72,8 @@ def slack_settings(make: Callable[..., Settings], fake: SlackFake, ollama: Ollam
         "slack_api_url": fake.api_url.rstrip("/"),  # the slash is added back
         "slack_bot_token": fake.bot_token,
         "shutdown_grace": 0,
+        "ops_host": "127.0.0.1",
+        "ops_port": 0,  # the operator's server on a free port
         **kw,
     }
     return make(**values)
@@ -208,6 +210,7 @@ async def twinbot_run_slack(
         "PATH": "/usr/bin:/bin",
         "TWINBOT_DATABASE_PATH": str(tmp_path / "slack.sqlite3"),
         "TWINBOT_SHUTDOWN_GRACE": "0",
+        "TWINBOT_OPS_PORT": "0",
         **env,
     }
     process = await asyncio.create_subprocess_exec(

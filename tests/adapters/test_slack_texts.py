@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -12,10 +13,23 @@ from adapters.slack_app.texts import (
     MESSAGE_LIMIT,
     PROMPT_LIMIT,
     invite_message,
+    letter,
     parent_text,
+    shown_order,
     side_messages,
+    side_replies,
 )
-from bot.domain import CompareSnapshot, Role, SideSnapshot, SideStats, SideStatus
+from adapters.slack_app.vote_texts import reveal_text
+from bot.domain import (
+    CompareSnapshot,
+    Role,
+    SafetyMode,
+    SafetyNote,
+    SafetyStatus,
+    SideSnapshot,
+    SideStats,
+    SideStatus,
+)
 from tests.adapters.slack_harness import parse_part, side_output
 from tests.fakes.slack_fake import Message
 
@@ -107,6 +121,8 @@ def test_parent_names_the_options_and_quotes_the_prompt(
         ">line &lt;!here&gt;",
         ">line 2",
         "Both answers stream into this thread.",
+        "Vote with a reaction on this message: :a: base better · :b: instruct better · "
+        ":handshake: tie · :-1: both bad.",
     ]
 
 
@@ -121,3 +137,94 @@ def test_parent_shortens_a_long_prompt(make_request: Callable[..., Any]):
 def test_invite_message_names_the_bot():
     assert "`/invite @twinbot`" in invite_message("twinbot", "C1")
     assert "channels" in invite_message("twinbot", "D1")
+
+
+# ---- the safety gate's marks and blind labels ------------------------------------------------
+
+
+def noted(text: str, mode: SafetyMode, status: SafetyStatus, done: bool = True, **kw: Any):
+    note = SafetyNote(mode, status, kw.get("categories", ""), kw.get("detail", ""))
+    return dataclasses.replace(
+        side(text, SideStatus.DONE if done else SideStatus.STREAMING), safety=note
+    )
+
+
+def test_a_concealed_side_never_carries_its_text():
+    secret = "the <secret> recipe " * 200  # long enough for several parts
+    for mode in (SafetyMode.SPOILER, SafetyMode.WITHHOLD):
+        for status in (SafetyStatus.UNSAFE, SafetyStatus.UNAVAILABLE):
+            for done in (True, False):
+                replies = side_replies(
+                    noted(secret, mode, status, done, categories="hate", detail="down <x>"),
+                    reveal_value="4:base",
+                )
+                assert len(replies) == 1
+                [reply] = replies
+                assert "secret" not in reply.text and "secret" not in str(reply.blocks)
+                assert "<" not in reply.text.replace("&lt;", "")
+                assert (reply.blocks is not None) == (mode is SafetyMode.SPOILER and done)
+
+
+def test_the_spoiler_button_carries_the_comparison_and_side_only():
+    [reply] = side_replies(
+        noted("x", SafetyMode.SPOILER, SafetyStatus.UNSAFE, categories="hate"),
+        reveal_value="4:base",
+    )
+    assert reply.blocks == [
+        {"type": "section", "text": {"type": "mrkdwn", "text": reply.text}},
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "twinbot_reveal",
+                    "text": {"type": "plain_text", "text": "Show this output (only to you)"},
+                    "value": "4:base",
+                }
+            ],
+        },
+    ]
+    assert reply.text.split("\n")[1] == (
+        ":see_no_evil: *Output hidden:* the guard model flagged this output (hate). "
+        "The button shows it to you alone."
+    )
+
+
+def test_label_mode_warns_above_the_text_and_pending_hiding_modes_say_why_it_lags():
+    [flagged] = side_messages(noted("hi", SafetyMode.LABEL, SafetyStatus.UNSAFE, categories="hate"))
+    assert flagged.split("\n")[1:3] == [
+        ":warning: *Content warning:* the guard model flagged this output (hate).",
+        "hi",
+    ]
+    [clear] = side_messages(noted("hi", SafetyMode.LABEL, SafetyStatus.CLEAR))
+    assert clear == side_messages(side("hi"))[0]
+    [pending] = side_messages(noted("hi", SafetyMode.SPOILER, SafetyStatus.PENDING, done=False))
+    assert pending.split("\n")[1] == "_checking this output before showing it…_"
+
+
+def test_every_marked_reply_still_fits():
+    long = "y " * 5000
+    detail = "z" * 5000
+    for mode in SafetyMode:
+        for status in SafetyStatus:
+            note_side = noted(long, mode, status, categories="c" * 500, detail=detail)
+            for reply in side_replies(note_side, blind_letter="A", reveal_value="1:base"):
+                assert len(reply.text) <= MESSAGE_LIMIT
+
+
+def test_blind_titles_name_no_model(make_request: Callable[..., Any]):
+    [reply] = side_replies(side("hi"), blind_letter="B")
+    assert reply.text.startswith("*B* _names revealed after the first vote_\nhi")
+    assert MODEL not in reply.text and "Base" not in reply.text
+    request = dataclasses.replace(make_request("x"), blind=True, shown_first=Role.INSTRUCT)
+    assert shown_order(request) == (Role.INSTRUCT, Role.BASE)
+    assert (letter(request, Role.INSTRUCT), letter(request, Role.BASE)) == ("A", "B")
+    assert letter(dataclasses.replace(request, blind=False), Role.BASE) is None
+    assert shown_order(dataclasses.replace(request, blind=False)) == (Role.BASE, Role.INSTRUCT)
+
+
+def test_the_reveal_names_both_sides_escaped():
+    assert reveal_text(Role.INSTRUCT, "b<1>", "i&2", "after the first vote") == (
+        ":unlock: Names revealed (after the first vote): A was *Instruct* `i&amp;2`; "
+        "B was *Base* `b&lt;1&gt;`."
+    )

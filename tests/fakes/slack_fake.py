@@ -34,6 +34,7 @@ SECTION_TEXT_LIMIT = 3_000  # section block text
 BLOCKS_LIMIT = 50
 ACK_DEADLINE = 3.0  # Slack shows the user an error past this
 RESPONSE_URL_USES = 5  # a response_url takes at most 5 posts
+TIER3 = ("chat.update", "reactions.add")  # about 50 a minute per workspace, per method
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Message:
     history: list[tuple[str, list[Any] | None]]  # every (text, blocks) version, first = posted
     reactions: list[str] = field(default_factory=list)  # names the bot added
     deleted: bool = False
+    files: list[str] = field(default_factory=list)  # ids of files shared with this message
 
 
 @dataclass
@@ -88,6 +90,19 @@ class ResponseUrlPost:
     path: str
     body: JSON
     at: float
+
+
+@dataclass
+class UploadedFile:
+    """A file uploaded the v2 way: getUploadURLExternal, POST to the URL, completeUploadExternal."""
+
+    id: str
+    filename: str
+    length: int
+    alt_txt: str | None
+    data: bytes | None = None  # set by the POST to the upload URL
+    title: str | None = None
+    channel: str | None = None  # set by completeUploadExternal (shared there)
 
 
 @dataclass
@@ -122,6 +137,8 @@ class SlackFake:
         post_burst: int = 5,  # ... with this burst allowance (token bucket)
         long_text: Literal["error", "truncate"] = "error",  # >40k: msg_too_long or truncate+warn
     ) -> None:
+        # Tier 3 methods (chat.update, reactions.add) share these figures, each method with
+        # its own sliding window per workspace, as Slack counts them.
         self.update_limit, self.update_window = update_limit, update_window
         self.post_rate, self.post_burst, self.long_text = post_rate, post_burst, long_text
         self.team_id, self.team_domain, self.app_id = "T0TWINBOT", "twinbot-test", "A0TWINBOT"
@@ -132,14 +149,16 @@ class SlackFake:
         self.app_token = "xapp-1-A0TWINBOT-3333-fakeapptoken"
         self.signing_secret = "8f742231b10e8888abcd99fakesecret"
         self.verification_token = "fakeverificationtoken"
-        self.scopes = "commands,chat:write,reactions:read,reactions:write"
+        self.scopes = "commands,chat:write,reactions:read,reactions:write,files:write,users:read"
         self.channels: dict[str, Channel] = {self.channel_id: Channel(self.channel_id)}
         self.calls: list[ApiCall] = []
         self.ratelimited: Counter[str] = Counter()  # 429s served, per method
         self.acks: list[SocketAck] = []
         self.responses: list[ResponseUrlPost] = []
+        self.files: dict[str, UploadedFile] = {}
+        self.bot_users: set[str] = {self.bot_user_id}  # users.info says is_bot for these
         self._forced: dict[str, deque[_Forced]] = {}
-        self._update_hits: deque[float] = deque()
+        self._tier3_hits: dict[str, deque[float]] = {}  # method -> answered-at times
         self._post_buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -158,6 +177,9 @@ class SlackFake:
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
             "apps.connections.open": self._connections_open,
+            "users.info": self._users_info,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -167,6 +189,7 @@ class SlackFake:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/commands/{rest:.*}", self._response_url)
+        app.router.add_post("/upload/v1/{file_id}", self._upload)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -293,8 +316,8 @@ class SlackFake:
     def _rate_wait(self, call: ApiCall) -> float:
         """Seconds until the call would be allowed; 0 = allowed (and counted)."""
         now = time.monotonic()
-        if call.method == "chat.update":  # Tier 3, one sliding window per workspace
-            hits = self._update_hits
+        if call.method in TIER3:  # one sliding window per method and workspace
+            hits = self._tier3_hits.setdefault(call.method, deque())
             while hits and now - hits[0] >= self.update_window:
                 hits.popleft()
             if len(hits) >= self.update_limit:
@@ -458,6 +481,66 @@ class SlackFake:
         url = f"ws://127.0.0.1:{self.port}/socket?ticket={ticket}&app_id={self.app_id}"
         return {"ok": True, "url": url}
 
+    def _users_info(self, p: JSON) -> JSON:
+        user = str(p.get("user", ""))
+        if not re.fullmatch(r"[UWB][A-Z0-9]+", user):
+            raise _Fail("user_not_found")
+        is_bot = user in self.bot_users
+        name = "twinbot" if user == self.bot_user_id else user.lower()
+        return {
+            "ok": True,
+            "user": {"id": user, "team_id": self.team_id, "name": name, "is_bot": is_bot,
+                     "is_app_user": False, "deleted": False},
+        }  # fmt: skip
+
+    def _get_upload_url(self, p: JSON) -> JSON:
+        filename, length = str(p.get("filename") or ""), str(p.get("length") or "")
+        if not filename or not length.isdigit():
+            raise _Fail("invalid_arguments")
+        file_id = f"F{next(self._ids):08d}"
+        alt = p.get("alt_txt")
+        self.files[file_id] = UploadedFile(file_id, filename, int(length), alt and str(alt))
+        return {
+            "ok": True,
+            "upload_url": f"{self.base_url}/upload/v1/{file_id}",
+            "file_id": file_id,
+        }
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        upload = self.files.get(request.match_info["file_id"])
+        if upload is None or upload.data is not None:
+            return web.Response(status=404, text="not found")
+        upload.data = await request.read()
+        self._changed.set()
+        return web.Response(text=f"OK - {len(upload.data)}")
+
+    def _complete_upload(self, p: JSON) -> JSON:
+        try:
+            wanted = json.loads(str(p.get("files", "")))
+        except ValueError:
+            raise _Fail("invalid_arguments") from None
+        uploads = []
+        for item in wanted if isinstance(wanted, list) else []:
+            upload = self.files.get(str(item.get("id")))
+            if upload is None or upload.data is None or upload.channel is not None:
+                raise _Fail("file_not_found")
+            uploads.append((upload, item.get("title")))
+        if not uploads:
+            raise _Fail("invalid_arguments")
+        channel_id = p.get("channel_id")
+        if channel_id:
+            ch = self._channel({"channel": channel_id})
+            thread_ts = str(p["thread_ts"]) if p.get("thread_ts") else None
+            text = str(p.get("initial_comment") or "")
+            ts = self._next_ts()
+            message = Message(ch.id, ts, text, None, thread_ts, self.bot_user_id, [(text, None)])
+            message.files = [upload.id for upload, _ in uploads]
+            ch.messages[ts] = message
+        for upload, title in uploads:
+            upload.title, upload.channel = title or upload.filename, channel_id or None
+        files = [{"id": u.id, "name": u.filename, "title": u.title} for u, _ in uploads]
+        return {"ok": True, "files": files}
+
     # ---- response_url ----------------------------------------------------------------------
 
     def response_url(self) -> str:
@@ -470,6 +553,24 @@ class SlackFake:
         self.responses.append(ResponseUrlPost(request.path, body, time.monotonic()))
         self._changed.set()
         return web.Response(text="ok")
+
+    def responses_to(self, path: str) -> list[JSON]:
+        return [r.body for r in self.responses if r.path == path]
+
+    def ephemerals_shown(self, path: str) -> list[str]:
+        """What the user sees from one response_url, as Slack shows it: each post is a new
+        message, except that `replace_original` replaces the last one and `delete_original`
+        removes it."""
+        shown: list[str] = []
+        for body in self.responses_to(path):
+            if body.get("delete_original"):
+                if shown:
+                    shown.pop()
+            elif body.get("replace_original") and shown:
+                shown[-1] = str(body.get("text", ""))
+            else:
+                shown.append(str(body.get("text", "")))
+        return shown
 
     # ---- payload builders and HTTP-mode drivers --------------------------------------------
 
@@ -534,6 +635,7 @@ class SlackFake:
         user: str | None = None,
         channel: str | None = None,
         removed: bool = False,
+        event_ts: str | None = None,
     ) -> JSON:
         """A reaction_added (or reaction_removed) event on a message."""
         return {
@@ -542,8 +644,70 @@ class SlackFake:
             "reaction": reaction,
             "item_user": self.bot_user_id,
             "item": {"type": "message", "channel": channel or self.channel_id, "ts": item_ts},
-            "event_ts": f"{time.time():.6f}",
+            "event_ts": event_ts or f"{time.time():.6f}",
         }
+
+    def block_action_payload(
+        self,
+        action_id: str,
+        value: str,
+        message_ts: str,
+        *,
+        user: str | None = None,
+        channel: str | None = None,
+        thread_ts: str | None = None,
+    ) -> JSON:
+        """The `block_actions` payload Slack sends when someone clicks a button in a message."""
+        channel = channel or self.channel_id
+        user = user or self.user_id
+        message: JSON = {"type": "message", "ts": message_ts, "user": self.bot_user_id}
+        container: JSON = {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        }
+        if thread_ts is not None:
+            message["thread_ts"] = container["thread_ts"] = thread_ts
+        n = next(self._ids)
+        return {
+            "type": "block_actions",
+            "user": {
+                "id": user,
+                "username": user.lower(),
+                "name": user.lower(),
+                "team_id": self.team_id,
+            },
+            "api_app_id": self.app_id,
+            "token": self.verification_token,
+            "container": container,
+            "trigger_id": f"{n}.{n}.{uuid.uuid4().hex}",
+            "team": {"id": self.team_id, "domain": self.team_domain},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel, "name": "general"},
+            "message": message,
+            "state": {"values": {}},
+            "response_url": self.response_url(),
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "b1",
+                    "text": {"type": "plain_text", "text": "button", "emoji": True},
+                    "value": value,
+                    "type": "button",
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+
+    def signed_interaction(
+        self, payload: JSON, *, timestamp: int | None = None, secret: str | None = None
+    ) -> tuple[str, dict[str, str]]:
+        """(body, headers) for POSTing an interaction: a form with one `payload` JSON field."""
+        body = urlencode({"payload": json.dumps(payload)})
+        headers = sign(secret or self.signing_secret, body, timestamp)
+        return body, {"Content-Type": "application/x-www-form-urlencoded", **headers}
 
     def signed_slash_command(
         self,
@@ -633,6 +797,9 @@ class SlackFake:
     async def send_event(self, event: JSON) -> str:
         body = self.event_callback(event)
         return await self.send_envelope("events_api", body, accepts_response_payload=False)
+
+    async def send_interaction(self, payload: JSON) -> str:
+        return await self.send_envelope("interactive", payload, accepts_response_payload=False)
 
     async def send_disconnect(self, reason: str = "refresh_requested") -> None:
         """What Slack sends before recycling a connection: the client must reconnect."""

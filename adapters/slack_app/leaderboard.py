@@ -1,0 +1,148 @@
+"""`/leaderboard`: which twin people prefer, as a table in a code block with the win-rate chart.
+
+A command of its own (not `/compare leaderboard`), as on Discord and in docs/votes.md, so no
+prompt can be mistaken for it. The filters are checked before the ack; the votes are read, the
+ratings bootstrapped and the chart drawn after it, off the event loop. The chart is uploaded
+with the table as its comment (files.getUploadURLExternal + files.completeUploadExternal, the
+way `files_upload_v2` does it); if Slack refuses the upload (no `files:write` scope, say), the
+table is posted alone with a line saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from adapters.slack_app.invocation import Invocation, notify
+from adapters.slack_app.mrkdwn import escape
+from adapters.slack_app.posting import slack_error
+from adapters.slack_app.syntax import LEADERBOARD_HINT, parse_leaderboard
+from adapters.slack_app.texts import invite_message
+from bot.chat_flow import CHANNEL_NOT_ALLOWED, channel_allowed
+from bot.errors import InputError
+from bot.leaderboard import Leaderboard, build_leaderboard, leaderboard_text
+from bot.periods import parse_moment
+from bot.store import VoteFilter, utc_iso
+
+if TYPE_CHECKING:
+    from adapters.slack_app.app import SlackBot
+
+log = logging.getLogger(__name__)
+
+LEADERBOARD_COMMAND = "/leaderboard"
+CHART_NAME = "twinbot-leaderboard.png"
+TABLE_LIMIT = 3_000  # characters of table in one message
+_NOT_A_MEMBER = {"not_in_channel", "channel_not_found"}
+USAGE = (
+    f"`{LEADERBOARD_COMMAND} {LEADERBOARD_HINT}` posts which twin people prefer, per pair "
+    "and framing, with a chart. `--since` takes a date (2026-05-01) or a span (12h, 7d, 4w)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardJob:
+    where: VoteFilter
+    header: str  # escaped mrkdwn
+
+
+def decide_leaderboard(bot: SlackBot, call: Invocation) -> LeaderboardJob | str:
+    """The filters to run with, or the (plain) text to answer instead. No I/O: before the ack."""
+    settings = bot.runtime.settings
+    if call.text.strip().lower() in ("help", "--help", "-h"):
+        return USAGE
+    try:
+        args = parse_leaderboard(call.text, call.channel_id)
+        since = utc_iso(parse_moment(args.since)) if args.since else None
+    except InputError as exc:
+        log.info("/leaderboard refused (bad_input) %s: %s", call.context(), exc)
+        return str(exc)
+    if not channel_allowed(call.channel_id, settings.slack_channels):
+        return CHANNEL_NOT_ALLOWED
+    key = f"slack:{call.team_id}:{call.channel_id}"
+    wait = bot.leaderboard_limit.wait_time(key)
+    if wait > 0 and not call.is_admin(settings.slack_admin_users):
+        return f"A leaderboard was posted here moments ago. Try again in {max(1, round(wait))} s."
+    bot.leaderboard_limit.take(key)
+    where = VoteFilter(
+        channel_id=args.channel_id, pair=args.pair, since=since, blind_only=args.blind_only
+    )
+    parts = []
+    if args.channel_id:
+        parts.append(f"in <#{args.channel_id}>")  # a channel link: it notifies nobody
+    if args.pair:
+        parts.append(f"pair `{escape(args.pair)}`")
+    if args.since:
+        parts.append(f"since {escape(args.since)}")
+    if args.blind_only:
+        parts.append("blind votes only")
+    return LeaderboardJob(where, "*Leaderboard*" + "".join(f" · {p}" for p in parts))
+
+
+def table_message(header: str, table: str) -> str:
+    """The header and the table in a code block, cut at a line to stay readable."""
+    lines, kept, used = table.splitlines(), list[str](), 0
+    for line in lines:
+        if used + len(line) + 1 > TABLE_LIMIT:
+            kept.append(f"… {len(lines) - len(kept)} more lines (`twinbot stats` has them all)")
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return header + "\n```\n" + escape("\n".join(kept)) + "\n```"
+
+
+def _chart(board: Leaderboard) -> bytes:
+    from bot.chart import win_rate_chart  # matplotlib loads slowly: only when asked
+
+    return win_rate_chart(board)
+
+
+async def post_leaderboard(bot: SlackBot, call: Invocation, job: LeaderboardJob) -> None:
+    votes = await bot.runtime.store.votes(job.where)
+    # Bootstrap ratings and plotting are CPU work: off the event loop, so acks stay quick.
+    board = await asyncio.to_thread(build_leaderboard, votes)
+    message = table_message(job.header, leaderboard_text(board))
+    try:
+        if board.records:
+            png = await asyncio.to_thread(_chart, board)
+            refused = await _upload(bot, call, png, message)
+            if refused is None:
+                return
+            message += f"\n_(the chart could not be uploaded: `{refused}`)_"
+        await bot.posts.post(call.channel_id, message)
+    except SlackApiError as exc:
+        error = slack_error(exc)
+        log.warning("/leaderboard could not post (%s) %s", error, call.context())
+        if error in _NOT_A_MEMBER:
+            await notify(bot.client, call, invite_message(bot.bot_name, call.channel_id))
+        else:
+            await notify(bot.client, call, f"Slack refused to post the leaderboard (`{error}`).")
+
+
+async def _upload(bot: SlackBot, call: Invocation, png: bytes, comment: str) -> str | None:
+    """Upload the chart with `comment`; None when done, else why not (a membership problem
+    is raised, since the table could not be posted either)."""
+    try:
+        await bot.client.files_upload_v2(
+            channel=call.channel_id,
+            file=png,
+            filename=CHART_NAME,
+            title="twinbot leaderboard",
+            alt_txt="Bar chart: each twin's share of the votes per pair and framing, with 95% "
+            "intervals.",
+            initial_comment=comment,
+        )
+    except SlackApiError as exc:
+        error = slack_error(exc)
+        if error in _NOT_A_MEMBER:
+            raise
+        log.warning("/leaderboard chart upload refused (%s) %s", error, call.context())
+        return error
+    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("/leaderboard chart upload failed (%r) %s", exc, call.context())
+        return "upload failed"
+    return None

@@ -1,0 +1,112 @@
+"""Per-channel safety mode: which one applies, and `/compare safety [off|label|spoiler|withhold]`.
+
+Anyone may ask which mode a channel uses; only the users in TWINBOT_SLACK_ADMIN_USERS may
+change it. A channel without a choice uses TWINBOT_SAFETY_DEFAULT.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from adapters.slack_app.invocation import Invocation, notify
+from adapters.slack_app.safety_texts import MODE_MEANINGS
+from adapters.slack_app.view import PLATFORM
+from bot.backend import canonical_tag
+from bot.config import Settings
+from bot.domain import SafetyMode
+from bot.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from adapters.slack_app.app import SlackBot
+
+log = logging.getLogger(__name__)
+
+SAFETY_USAGE = "`/compare safety` shows this channel's mode; admins change it with " + (
+    "`/compare safety off|label|spoiler|withhold`."
+)
+NOT_AN_ADMIN = (
+    "Only twinbot's admins can change the safety mode of a channel. "
+    "Ask one of them (TWINBOT_SLACK_ADMIN_USERS lists them)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyCommand:
+    """Show the channel's mode (`mode` None) or set it (an admin's command)."""
+
+    mode: SafetyMode | None
+
+
+def decide_safety(call: Invocation, rest: str, admins: list[str]) -> SafetyCommand | str:
+    """What `/compare safety REST` asks for, or the (plain) text to refuse it with."""
+    word = rest.strip().lower()
+    if not word:
+        return SafetyCommand(None)
+    try:
+        mode = SafetyMode(word)
+    except ValueError:
+        return f"Unknown safety mode `{word[:40]}`. {SAFETY_USAGE}"
+    if not call.is_admin(admins):
+        log.info("safety mode change refused (not an admin) %s", call.context())
+        return NOT_AN_ADMIN
+    return SafetyCommand(mode)
+
+
+async def channel_mode(store: Store, settings: Settings, channel_id: str) -> SafetyMode:
+    """The channel's mode: an admin's choice, else the default. If the database cannot say,
+    the strictest mode: an unreadable setting must not show what a channel chose to hide."""
+    try:
+        chosen = await store.channel_safety_mode(PLATFORM, channel_id)
+    except Exception:
+        log.exception(
+            "reading the safety mode of %s failed; withholding flagged output", channel_id
+        )
+        return SafetyMode.WITHHOLD
+    return chosen or settings.safety_default
+
+
+def describe(mode: SafetyMode, chosen: bool) -> str:
+    origin = "chosen by an admin" if chosen else "the default"
+    return f"Safety mode in this channel: *{mode.value}* ({origin}): {MODE_MEANINGS[mode]}."
+
+
+async def run_safety(bot: SlackBot, call: Invocation, command: SafetyCommand) -> None:
+    """After the ack: read or change the mode, and tell only the user."""
+    store, settings = bot.runtime.store, bot.runtime.settings
+    if command.mode is None:
+        try:
+            chosen = await store.channel_safety_mode(PLATFORM, call.channel_id)
+        except StoreError as exc:
+            await notify(bot.client, call, str(exc))
+            return
+        await notify(bot.client, call, describe(chosen or settings.safety_default, bool(chosen)))
+        return
+    try:
+        await store.set_channel_safety_mode(PLATFORM, call.channel_id, command.mode, call.user_id)
+    except StoreError as exc:
+        log.error("safety mode change failed %s: %s", call.context(), exc)
+        await notify(bot.client, call, str(exc))
+        return
+    log.info("safety mode set to %s %s", command.mode.value, call.context())
+    message = f"Done. {describe(command.mode, True)}"
+    if command.mode is not SafetyMode.OFF:
+        message += await guard_warning(bot)
+    await notify(bot.client, call, message)
+
+
+async def guard_warning(bot: SlackBot) -> str:
+    """A warning when the guard model cannot work: then every output shows as unchecked."""
+    model = bot.runtime.settings.guard_model
+    try:
+        pulled = canonical_tag(model) in await bot.runtime.backend.list_models()
+    except Exception as exc:
+        return f" Note: could not check that the guard model is ready ({exc})."
+    if pulled:
+        return ""
+    return (
+        f" Note: the guard model `{model}` is not pulled, so no output can be checked (label "
+        f"marks them unchecked; spoiler and withhold hide them) until an operator runs "
+        f"`ollama pull {model}`."
+    )

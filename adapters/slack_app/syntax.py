@@ -1,0 +1,154 @@
+"""What Slack's one line of command text means beyond `bot.inline_options`: subcommands,
+the `--blind` flag, and `/leaderboard`'s filters.
+
+`/compare demo …` and `/compare safety …` are subcommands when that word comes first, as
+`help` is; `/compare -- demo day was fun` sends the words as a prompt. `--blind` is a flag
+without a value, allowed among the leading options only (the core parser knows valued options
+only, so it is taken out here before the rest goes to `parse_inline`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from adapters.slack_app.mrkdwn import command_text
+from bot.errors import InputError
+from bot.inline_options import usage
+
+SUBCOMMANDS = ("demo", "safety")
+_DASH = r"(?:--|—|–)"
+_OPTION = re.compile(_DASH + r"(\S*)")
+_WORD = re.compile(r"\S+")
+_BLIND = "blind"
+# Options of the core parser that take a value (their value word is skipped when scanning).
+_VALUED = {"pair", "framing", "max-tokens", "temperature", "seed"}
+
+COMPARE_HINT = (
+    "[--blind] [--pair NAME] [--framing NAME] [--max-tokens N] [--temperature T] [--seed S] "
+    "[--] PROMPT"
+)
+LEADERBOARD_HINT = "[--channel #CHANNEL] [--pair NAME] [--since 7d] [--blind-only]"
+
+
+def slack_usage() -> str:
+    return f"Usage: `/compare {COMPARE_HINT}`"
+
+
+def subcommand(text: str) -> tuple[str, str] | None:
+    """(`demo` or `safety`, the rest) when the text starts with one of those words."""
+    words = text.strip().split(maxsplit=1)
+    if words and words[0].lower() in SUBCOMMANDS:
+        return words[0].lower(), words[1] if len(words) > 1 else ""
+    return None
+
+
+def take_blind(text: str) -> tuple[bool, str]:
+    """Take `--blind` out of the leading options: (given, the text without it). The prompt,
+    after the options, is left exactly as typed."""
+    blind, kept, rest = False, "", text
+    while True:
+        stripped = rest.lstrip()
+        match = _OPTION.match(stripped)
+        if match is None or not match.group(1):
+            break  # the prompt (or a bare `--` before it) starts here
+        name, has_equals, _ = match.group(1).partition("=")
+        name = name.lower().replace("_", "-")
+        if name == _BLIND:
+            if has_equals:
+                raise InputError(f"`--blind` takes no value: put it alone.\n{slack_usage()}")
+            blind, rest = True, stripped[match.end() :]
+            continue
+        if name not in _VALUED:
+            break  # `--help` or an unknown option: the core parser answers it
+        end = match.end()
+        if not has_equals:  # the value is the next word
+            after = stripped[end:]
+            value = _WORD.match(after, len(after) - len(after.lstrip()))
+            if value is None or _OPTION.match(value.group()):
+                break  # a missing value: the core parser says so
+            end += value.end()
+        kept += rest[: len(rest) - len(stripped)] + stripped[:end]
+        rest = stripped[end:]
+    return blind, kept + rest
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardArgs:
+    channel_id: str | None = None
+    pair: str | None = None
+    since: str | None = None
+    blind_only: bool = False
+
+
+_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$|^([CG][A-Z0-9]{6,})$")
+
+
+def parse_leaderboard(raw: str, here: str) -> LeaderboardArgs:
+    """`/leaderboard` filters. `--channel` takes a #channel (Slack sends it as `<#C…|name>`),
+    a channel id, or `here`. InputError with the usage line for anything else."""
+    words = raw.split()
+    values: dict[str, str] = {}
+    blind_only = False
+    index = 0
+    while index < len(words):
+        match = _OPTION.fullmatch(words[index])
+        if match is None:
+            raise _leaderboard_error(f"`{_shown(words[index])}` is not an option.")
+        name, has_equals, value = match.group(1).partition("=")
+        name = name.lower().replace("_", "-")
+        index += 1
+        if name == "blind-only" and not has_equals:
+            blind_only = True
+            continue
+        if name not in ("channel", "pair", "since"):
+            raise _leaderboard_error(f"Unknown option `--{_shown(name)}`.")
+        if name in values:
+            raise _leaderboard_error(f"`--{name}` is given twice.")
+        if not has_equals:
+            value = words[index] if index < len(words) else ""
+            index += 1
+        if not value or _OPTION.fullmatch(value):
+            raise _leaderboard_error(f"`--{name}` needs a value.")
+        values[name] = value
+    return LeaderboardArgs(
+        channel_id=_channel(values["channel"], here) if "channel" in values else None,
+        pair=command_text(values["pair"]) if "pair" in values else None,
+        since=values.get("since"),
+        blind_only=blind_only,
+    )
+
+
+def _channel(value: str, here: str) -> str:
+    if value.lower() in ("here", "this"):
+        return here
+    match = _CHANNEL.match(value)
+    if match is None:
+        raise _leaderboard_error(
+            f"`--channel` takes a channel, like `--channel #general` or `--channel here` "
+            f"(got `{_shown(command_text(value))}`)."
+        )
+    return match.group(1) or match.group(2)
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= 40 else value[:39] + "…"
+
+
+def _leaderboard_error(message: str) -> InputError:
+    return InputError(f"{message}\nUsage: `/leaderboard {LEADERBOARD_HINT}`")
+
+
+def slack_help(core_help: str) -> str:
+    """The core's help with what only Slack's command has."""
+    return "\n".join(
+        [
+            core_help.replace(usage("/compare"), slack_usage()),
+            "`--blind` shows the outputs as A and B in random order; the names are revealed "
+            "after the first vote.",
+            "`/compare demo` lists the classic experiments; `/compare demo NAME` runs one.",
+            "`/compare safety` shows how this channel treats flagged output; admins change it "
+            "with `/compare safety off|label|spoiler|withhold`.",
+            f"`/leaderboard {LEADERBOARD_HINT}` shows which twin people prefer.",
+        ]
+    )

@@ -1,0 +1,34 @@
+"""How votes read on Slack: the choices under a comparison, and the blind reveal."""
+
+from __future__ import annotations
+
+from adapters.slack_app.mrkdwn import escape
+from bot.domain import CompareRequest, Role
+from bot.render import ROLE_LABELS
+from bot.votes import SEEDED, Signal, other
+
+_EMOJI = {signal: f":{name}:" for signal, _, name in SEEDED}
+
+
+def vote_line(request: CompareRequest) -> str:
+    """What each seeded reaction on the parent message means (see docs/votes.md)."""
+    first, second = ("A", "B") if request.blind else ("base", "instruct")
+    choices = (
+        f"{_EMOJI[Signal.A]} {first} better · {_EMOJI[Signal.B]} {second} better · "
+        f"{_EMOJI[Signal.TIE]} tie · {_EMOJI[Signal.DOWN]} both bad"
+    )
+    if request.blind:
+        return (
+            "*Blind:* the outputs are shown as A and B in random order. Vote with a reaction "
+            f"on this message: {choices}. The names are revealed after the first vote."
+        )
+    return f"Vote with a reaction on this message: {choices}."
+
+
+def reveal_text(shown_first: Role, base_model: str, instruct_model: str, why: str) -> str:
+    tags = {Role.BASE: base_model, Role.INSTRUCT: instruct_model}
+    named = [
+        f"{letter} was *{ROLE_LABELS[role]}* `{escape(tags[role])}`"
+        for letter, role in zip("AB", (shown_first, other(shown_first)), strict=True)
+    ]
+    return f":unlock: Names revealed ({why}): {'; '.join(named)}."

@@ -1,0 +1,88 @@
+"""Slack's command text beyond the core parser: subcommands, `--blind`, `/leaderboard` filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.slack_app.syntax import (
+    LeaderboardArgs,
+    parse_leaderboard,
+    slack_usage,
+    subcommand,
+    take_blind,
+)
+from bot.errors import InputError
+from bot.inline_options import CompareArgs, parse_inline
+
+
+@pytest.mark.parametrize(
+    ("text", "blind", "rest"),
+    [
+        ("--blind hi there", True, " hi there"),
+        ("—blind  two\n lines", True, "  two\n lines"),  # a phone's dash
+        ("--pair x --BLIND --seed 3  hi  --blind", True, "--pair x --seed 3  hi  --blind"),
+        ("--max-tokens=4 --blind x", True, "--max-tokens=4 x"),
+        ("hi --blind", False, "hi --blind"),  # in the prompt: kept as typed
+        ("-- --blind is a flag", False, "-- --blind is a flag"),
+        ("--pair --blind x", False, "--pair --blind x"),  # a missing value: the core says so
+        ("--colour red --blind x", False, "--colour red --blind x"),
+    ],
+)
+def test_take_blind_only_from_the_leading_options(text: str, blind: bool, rest: str):
+    assert take_blind(text) == (blind, rest)
+
+
+def test_the_rest_parses_as_without_the_flag():
+    _, rest = take_blind("--pair llama3.2-1b --blind --seed 3 Once upon a time")
+    assert parse_inline(rest) == CompareArgs("Once upon a time", pair="llama3.2-1b", seed=3)
+
+
+def test_blind_takes_no_value():
+    with pytest.raises(InputError) as caught:
+        take_blind("--blind=yes hi")
+    assert str(caught.value) == f"`--blind` takes no value: put it alone.\n{slack_usage()}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("demo", ("demo", "")),
+        ("  Demo  greeting ", ("demo", "greeting")),
+        ("safety withhold", ("safety", "withhold")),
+        ("demonstrate", None),
+        ("-- demo", None),
+        ("help", None),
+    ],
+)
+def test_subcommands_are_the_first_word(text: str, expected: tuple[str, str] | None):
+    assert subcommand(text) == expected
+
+
+def test_leaderboard_filters():
+    assert parse_leaderboard("", "CHERE") == LeaderboardArgs()
+    assert parse_leaderboard(
+        "--channel <#C0123ABC|general> --since 7d --blind-only --pair=llama", "CHERE"
+    ) == LeaderboardArgs("C0123ABC", "llama", "7d", True)
+    assert parse_leaderboard("--channel here", "CHERE").channel_id == "CHERE"
+    assert parse_leaderboard("--channel C0123ABCD", "CHERE").channel_id == "C0123ABCD"
+    assert parse_leaderboard("--channel <#C0123ABC>", "X").channel_id == "C0123ABC"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("foo", "`foo` is not an option."),
+        ("--pair a --pair b", "`--pair` is given twice."),
+        ("--since", "`--since` needs a value."),
+        ("--since --blind-only", "`--since` needs a value."),
+        ("--channel #general", "`--channel` takes a channel, like `--channel #general`"),
+    ],
+)
+def test_leaderboard_mistakes_name_the_problem_and_the_usage(text: str, message: str):
+    with pytest.raises(InputError) as caught:
+        parse_leaderboard(text, "CHERE")
+    first, usage = str(caught.value).split("\n")
+    assert first.startswith(message)
+    assert usage == (
+        "Usage: `/leaderboard [--channel #CHANNEL] [--pair NAME] [--since 7d] [--blind-only]`"
+    )
