@@ -41,7 +41,7 @@ class Job:
     parent: ParentMessage
     view: ThreadView
     shown: CompareView  # the view, or the safety gate wrapped around it
-    exempt: bool  # an admin: runs even when the queue is full
+    exempt: bool  # an admin: no rate limit, never refused by a full queue
     where: str  # who and where, for the operator's log
 
 
@@ -53,14 +53,12 @@ async def run_job(ctx: BotContext, job: Job) -> None:
         async with contextlib.AsyncExitStack() as stack:
             with ctx.intake.waiting_for_a_place():
                 try:
-                    place = runtime.queue.slot(user_key, job.parent.on_position)
+                    # An admin is never refused for a full queue, but still waits its turn.
+                    place = runtime.queue.slot(user_key, job.parent.on_position, exempt=job.exempt)
                     await stack.enter_async_context(place)
                 except QueueFull as exc:
-                    if not job.exempt:
-                        await _busy(ctx, job, exc)
-                        return
-                    # FairQueue cannot seat an admin past its maximum: run outside the bound.
-                    log.info("queue full; an admin's comparison runs anyway: %s", job.where)
+                    await _busy(ctx, job, exc)
+                    return
             started = True
             job.parent.started()
             final = await runtime.service.run(job.request, job.shown)

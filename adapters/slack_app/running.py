@@ -41,20 +41,19 @@ async def run_comparison(bot: SlackBot, call: Invocation, job: Job) -> None:
 
     notice = PlaceNotice(send, bot.place_interval)
     user_key = limiter_keys(job.request.requester)[0]  # the fair queue's idea of "one user"
-    place = bot.runtime.queue.slot(user_key, notice.on_position)
+    # An admin is never refused for a full queue, but still waits its turn for Ollama.
+    place = bot.runtime.queue.slot(user_key, notice.on_position, exempt=job.exempt)
     running = False
     try:
         async with contextlib.AsyncExitStack() as stack:
             try:
                 await stack.enter_async_context(place)
             except QueueFull as exc:
-                if not job.exempt:
-                    log.info("/compare refused (queue_full) %s", call.context())
-                    bot.runtime.metrics.errors.labels("queue_full").inc()
-                    seconds = max(1, round(exc.retry_after))
-                    await notify(bot.client, call, QUEUE_FULL_TEXT.format(seconds=seconds))
-                    return
-                log.info("queue full; an admin's comparison runs anyway %s", call.context())
+                log.info("/compare refused (queue_full) %s", call.context())
+                bot.runtime.metrics.errors.labels("queue_full").inc()
+                seconds = max(1, round(exc.retry_after))
+                await notify(bot.client, call, QUEUE_FULL_TEXT.format(seconds=seconds))
+                return
             running = True
             if notice.told:
                 bot.tasks.spawn(notice.finish(STARTING_TEXT), name="slack-queue-started")
