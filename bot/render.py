@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bot.domain import Role, SideSnapshot, SideStatus
 
@@ -42,10 +43,13 @@ def stats_line(side: SideSnapshot) -> str:
     return " · ".join(parts) or "done"
 
 
-def split_text(text: str, limit: int) -> list[str]:
+def split_text(
+    text: str, limit: int, safe_cut: Callable[[str, int], int] | None = None
+) -> list[str]:
     """Cut `text` into pieces of at most `limit` characters whose concatenation is `text`.
 
-    Cuts after the last newline in the window, else after the last space, else hard.
+    Cuts after the last newline in the window, else after the last space, else hard; a hard
+    cut at index `i` moves back to `safe_cut(text, i)` when given (e.g. not inside `&amp;`).
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
@@ -58,8 +62,11 @@ def split_text(text: str, limit: int) -> list[str]:
             # A newline near the start would leave a tiny piece: prefer a word boundary.
             cut = max(cut, max(window.rfind(" "), window.rfind("\t")) + 1)
         if cut <= 0:
-            cut = limit
-        pieces.append(window[:cut])
+            hard = start + limit
+            cut = (safe_cut(text, hard) if safe_cut else hard) - start
+            if cut <= 0:
+                raise ValueError("safe_cut must leave at least one character in a piece")
+        pieces.append(text[start : start + cut])
         start += cut
     pieces.append(text[start:])
     return pieces

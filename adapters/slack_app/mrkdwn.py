@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from bot.render import split_text
+
 _ENTITY_MAX = len("&amp;")
 _SPECIAL = re.compile(r"<([^<>]*)>")
 
@@ -61,24 +63,8 @@ def _entity_safe(text: str, cut: int) -> int:
 
 
 def split_escaped(text: str, limit: int) -> list[str]:
-    """Cut escaped `text` into pieces of at most `limit` characters whose concatenation is `text`.
-
-    Like `bot.render.split_text` (after the last newline in the window, else after the last
-    space, else hard), but a hard cut never lands inside an `&amp;`, `&lt;` or `&gt;`.
-    """
+    """`bot.render.split_text` for escaped text: a hard cut never lands inside an `&amp;`,
+    `&lt;` or `&gt;`."""
     if limit < _ENTITY_MAX:
         raise ValueError(f"limit must be at least {_ENTITY_MAX}")
-    pieces: list[str] = []
-    start = 0
-    while len(text) - start > limit:
-        window = text[start : start + limit]
-        cut = window.rfind("\n") + 1
-        if cut <= limit // 4:
-            # A newline near the start would leave a tiny piece: prefer a word boundary.
-            cut = max(cut, max(window.rfind(" "), window.rfind("\t")) + 1)
-        if cut <= 0:
-            cut = _entity_safe(text, start + limit) - start
-        pieces.append(text[start : start + cut])
-        start += cut
-    pieces.append(text[start:])
-    return pieces
+    return split_text(text, limit, safe_cut=_entity_safe)
