@@ -8,7 +8,7 @@ per 5 s, the fake enforcing the same) so that tests run fast and still fail on a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +31,19 @@ from bot.config import Settings
 from bot.runtime import Runtime, open_runtime
 
 FAST_BUDGET = ChannelBudget(limit=5, window=1.0)
+
+
+def settings_maker(
+    make_settings: Callable[..., Settings], ollama_url: str, **defaults: Any
+) -> Callable[..., Settings]:
+    """A test module's settings: the fake Ollama, the module's defaults, then each test's own."""
+
+    def make(**overrides: Any) -> Settings:
+        return make_settings(**{"ollama_host": ollama_url, **defaults, **overrides})
+
+    return make
+
+
 FAST_FAKE = {"rate_limit": 5, "rate_window": 1.0}
 NO_PINGS = {"parse": []}
 

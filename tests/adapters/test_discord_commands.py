@@ -13,6 +13,7 @@ from tests.adapters.discord_harness import FAST_FAKE, discord_bot  # first: audi
 
 # isort: on
 from bot.config import Settings
+from tests.adapters.discord_harness import settings_maker
 from tests.conftest import SMALL_PAIR
 from tests.fakes.discord_fake import FLAG_EPHEMERAL, DiscordFake
 from tests.fakes.ollama_fake import OllamaFake
@@ -24,10 +25,7 @@ PRIVILEGED = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message cont
 def bot_settings(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> Callable[..., Settings]:
-    def make(**overrides: Any) -> Settings:
-        return make_settings(**{"ollama_host": ollama.url, **overrides})
-
-    return make
+    return settings_maker(make_settings, ollama.url)
 
 
 def options_of(command: dict[str, Any]) -> dict[str, dict[str, Any]]:

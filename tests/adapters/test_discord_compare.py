@@ -23,6 +23,7 @@ from adapters.discord_bot.layout import split_for_discord
 from adapters.discord_bot.pacing import DISCORD_BUDGET
 from bot.config import Settings
 from bot.domain import Role
+from tests.adapters.discord_harness import settings_maker
 from tests.conftest import SMALL_PAIR
 from tests.fakes.discord_fake import FLAG_EPHEMERAL, Channel, DiscordFake
 from tests.fakes.ollama_fake import OllamaFake, Script
@@ -34,16 +35,13 @@ BASE, INSTRUCT = SMALL_PAIR
 def bot_settings(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> Callable[..., Settings]:
-    def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "ollama_host": ollama.url,
-            "first_token_timeout": 5.0,
-            "total_timeout": 10.0,
-            "discord_edit_interval": 0.2,
-        }
-        return make_settings(**{**values, **overrides})
-
-    return make
+    return settings_maker(
+        make_settings,
+        ollama.url,
+        first_token_timeout=5.0,
+        total_timeout=10.0,
+        discord_edit_interval=0.2,
+    )
 
 
 @pytest.fixture

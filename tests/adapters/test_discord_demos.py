@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -13,6 +12,7 @@ from tests.adapters.discord_harness import discord_bot  # first: it silences the
 # isort: on
 from adapters.discord_bot.compare_flow import NEEDS_PROMPT, PROMPT_AND_DEMO
 from bot.config import Settings
+from tests.adapters.discord_harness import settings_maker
 from tests.conftest import SMALL_PAIR
 from tests.fakes.discord_fake import FLAG_EPHEMERAL, InteractionRecord
 from tests.fakes.ollama_fake import OllamaFake, Script
@@ -24,11 +24,7 @@ BASE, INSTRUCT = SMALL_PAIR
 def bot_settings(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> Callable[..., Settings]:
-    def make(**overrides: Any) -> Settings:
-        values = {"ollama_host": ollama.url, "discord_edit_interval": 0.2, "user_burst": 10}
-        return make_settings(**{**values, **overrides})
-
-    return make
+    return settings_maker(make_settings, ollama.url, discord_edit_interval=0.2, user_burst=10)
 
 
 def private_answer(rec: InteractionRecord) -> str:

@@ -19,6 +19,7 @@ from tests.adapters.discord_harness import discord_bot, thread_writes  # first: 
 
 # isort: on
 from bot.config import Settings
+from tests.adapters.discord_harness import settings_maker
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
 
@@ -30,16 +31,13 @@ QWEN = ("qwen2.5:0.5b-base", "qwen2.5:0.5b-instruct")  # a second pair, scripted
 def bot_settings(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> Callable[..., Settings]:
-    def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "ollama_host": ollama.url,
-            "first_token_timeout": 5.0,
-            "total_timeout": 10.0,
-            "discord_edit_interval": 0.2,
-        }
-        return make_settings(**{**values, **overrides})
-
-    return make
+    return settings_maker(
+        make_settings,
+        ollama.url,
+        first_token_timeout=5.0,
+        total_timeout=10.0,
+        discord_edit_interval=0.2,
+    )
 
 
 def words(count: int, word: str = "w") -> list[str]:

@@ -4,7 +4,6 @@ refusal, admins exempt; and the per-server rate limit."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -17,6 +16,7 @@ from tests.adapters.discord_harness import (  # first: it silences discord.py's 
 
 # isort: on
 from bot.config import Settings
+from tests.adapters.discord_harness import settings_maker
 from tests.fakes.discord_fake import ADMINISTRATOR, FLAG_EPHEMERAL, DiscordFake, InteractionRecord
 from tests.fakes.ollama_fake import OllamaFake, Script
 
@@ -25,16 +25,9 @@ from tests.fakes.ollama_fake import OllamaFake, Script
 def bot_settings(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> Callable[..., Settings]:
-    def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "ollama_host": ollama.url,
-            "discord_edit_interval": 0.2,
-            "user_burst": 10,
-            "channel_burst": 20,
-        }
-        return make_settings(**{**values, **overrides})
-
-    return make
+    return settings_maker(
+        make_settings, ollama.url, discord_edit_interval=0.2, user_burst=10, channel_burst=20
+    )
 
 
 def private_answer(rec: InteractionRecord) -> str:

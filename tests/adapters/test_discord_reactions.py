@@ -16,6 +16,7 @@ from tests.adapters.discord_harness import Bot, FAST_FAKE, discord_bot  # first:
 # isort: on
 from bot.config import Settings
 from bot.store import Store, VoteRow
+from tests.adapters.discord_harness import settings_maker
 from tests.conftest import SMALL_PAIR
 from tests.fakes.discord_fake import DiscordFake, InteractionRecord
 from tests.fakes.ollama_fake import OllamaFake, Script
@@ -27,11 +28,7 @@ BASE, INSTRUCT = SMALL_PAIR
 def bot_settings(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> Callable[..., Settings]:
-    def make(**overrides: Any) -> Settings:
-        values = {"ollama_host": ollama.url, "discord_edit_interval": 0.2, **overrides}
-        return make_settings(**values)
-
-    return make
+    return settings_maker(make_settings, ollama.url, discord_edit_interval=0.2)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:

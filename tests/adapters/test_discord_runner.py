@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import aiohttp
 import pytest
@@ -29,6 +28,7 @@ from adapters.discord_bot.runner import serve
 from bot.config import Settings
 from bot.runtime import open_runtime
 from bot.store import Store
+from tests.adapters.discord_harness import settings_maker
 from tests.conftest import SMALL_PAIR
 from tests.fakes.discord_fake import (
     FLAG_EPHEMERAL,
@@ -46,11 +46,7 @@ OPTIONS = {"budget": FAST_BUDGET, "guild_ready_timeout": 0.05}
 def bot_settings(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> Callable[..., Settings]:
-    def make(**overrides: Any) -> Settings:
-        values = {"ollama_host": ollama.url, "discord_edit_interval": 0.2, "ops_port": 0}
-        return make_settings(**{**values, **overrides})
-
-    return make
+    return settings_maker(make_settings, ollama.url, discord_edit_interval=0.2, ops_port=0)
 
 
 async def test_a_missing_token_is_one_line_naming_the_variable(

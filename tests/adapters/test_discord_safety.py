@@ -26,6 +26,7 @@ from tests.adapters.discord_harness import (  # first: it silences discord.py's 
 from adapters.discord_bot.safety_mode import NOT_ADMIN
 from bot.config import Settings
 from bot.domain import Role, SafetyMode
+from tests.adapters.discord_harness import settings_maker
 from tests.conftest import SMALL_PAIR
 from tests.fakes.discord_fake import ADMINISTRATOR, FLAG_EPHEMERAL, DiscordFake
 from tests.fakes.ollama_fake import OllamaFake, Script
@@ -56,16 +57,9 @@ def guarded(ollama: OllamaFake) -> OllamaFake:
 def bot_settings(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> Callable[..., Settings]:
-    def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "ollama_host": ollama.url,
-            "discord_edit_interval": 0.2,
-            "guard_chunk_chars": 60,
-            "user_burst": 10,
-        }
-        return make_settings(**{**values, **overrides})
-
-    return make
+    return settings_maker(
+        make_settings, ollama.url, discord_edit_interval=0.2, guard_chunk_chars=60, user_burst=10
+    )
 
 
 def shown_texts(bot: Bot) -> list[str]:
