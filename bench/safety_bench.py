@@ -18,9 +18,9 @@ from pathlib import Path
 
 from bot.backend import OllamaBackend, Timeouts
 from bot.catalog import load_catalog
-from bot.compare import CompareService
+from bot.compare import CompareService, QuietView
 from bot.config import REPO_ROOT, load_settings
-from bot.domain import CompareSnapshot, Requester, SafetyMode
+from bot.domain import Requester, SafetyMode
 from bot.guard import Guard
 from bot.requests import build_request
 from bot.safety import GatedView
@@ -28,19 +28,6 @@ from bot.store import Store
 from tests.fakes.ollama_fake import OllamaFake, Script
 
 BASE, INSTRUCT, GUARD = "llama3.2:1b-text-q4_K_M", "llama3.2:1b-instruct-q4_K_M", "llama-guard3:1b"
-
-
-class NullView:
-    update_interval = 0.5  # Discord's pace for one side of a thread
-
-    async def start(self, snapshot: CompareSnapshot) -> None:
-        return None
-
-    async def update(self, snapshot: CompareSnapshot) -> None:
-        return None
-
-    async def finish(self, snapshot: CompareSnapshot) -> None:
-        return None
 
 
 async def one_run(guard_delay: float, chunk: int | None) -> tuple[list[float], int, float]:
@@ -58,9 +45,10 @@ async def one_run(guard_delay: float, chunk: int | None) -> tuple[list[float], i
             guard = Guard(ollama.url, GUARD, timeouts)
             async with await Store.open(Path(tmp) / "b.sqlite3") as store:
                 service = CompareService(backend, store)
-                view: NullView | GatedView = NullView()
+                # 0.5 s between updates: Discord's pace for one side of a thread.
+                view: QuietView | GatedView = QuietView(0.5)
                 if chunk is not None:
-                    view = GatedView(NullView(), guard, SafetyMode.WITHHOLD, chunk_chars=chunk)
+                    view = GatedView(QuietView(0.5), guard, SafetyMode.WITHHOLD, chunk_chars=chunk)
                 await service.run(request, view)
                 lag = service.last_lag
             await backend.close()

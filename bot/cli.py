@@ -13,9 +13,10 @@ from typing import Any
 from rich.console import Console
 
 from bot.backup import add_backup_commands, run_backup_command
+from bot.compare import QuietView
 from bot.config import ConfigError, Settings, load_settings
 from bot.demos import Demo, find_demo, load_demos
-from bot.domain import CompareRequest, CompareSnapshot, Requester, SideStatus
+from bot.domain import CompareRequest, Requester, SideStatus
 from bot.errors import TwinbotError
 from bot.export import ExportFormat, export_text
 from bot.leaderboard import Leaderboard, leaderboard_for, leaderboard_text
@@ -141,21 +142,6 @@ async def _recompute_votes(settings: Settings) -> int:
     return EXIT_OK
 
 
-class _QuietView:
-    """A CompareView that shows nothing: the report shows the results at the end."""
-
-    update_interval = 1.0
-
-    async def start(self, snapshot: CompareSnapshot) -> None:
-        return None
-
-    async def update(self, snapshot: CompareSnapshot) -> None:
-        return None
-
-    async def finish(self, snapshot: CompareSnapshot) -> None:
-        return None
-
-
 def _demo_request(
     settings: Settings, runtime: Runtime, demo: Demo, pair: str | None
 ) -> CompareRequest:
@@ -179,7 +165,7 @@ async def _demo(settings: Settings, args: argparse.Namespace, console: Console) 
             for demo in demos.values():
                 console.print(f"running {demo.name}: {demo.title}", markup=False, highlight=False)
                 request = _demo_request(settings, runtime, demo, args.pair)
-                final = await runtime.service.run(request, _QuietView())
+                final = await runtime.service.run(request, QuietView())
                 tallies = await runtime.store.vote_tallies(
                     request.prompt, request.pair.name, request.framing.name
                 )

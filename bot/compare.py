@@ -45,6 +45,22 @@ class CompareView(Protocol):
         ...
 
 
+class QuietView:
+    """A CompareView that shows nothing (reports and benchmarks read the final snapshot)."""
+
+    def __init__(self, update_interval: float = 1.0) -> None:
+        self.update_interval = update_interval
+
+    async def start(self, snapshot: CompareSnapshot) -> None:
+        return None
+
+    async def update(self, snapshot: CompareSnapshot) -> None:
+        return None
+
+    async def finish(self, snapshot: CompareSnapshot) -> None:
+        return None
+
+
 class CompareService:
     def __init__(self, backend: Backend, store: Store, metrics: Metrics | None = None) -> None:
         self._backend = backend

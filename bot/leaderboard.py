@@ -56,3 +56,16 @@ def leaderboard_text(board: Leaderboard) -> str:
                 f"{rating.model[:32]:<32} {rating.rating:>6.0f}  {interval:<11} {rating.battles:>7}"
             )
     return "\n".join(lines)
+
+
+def first_lines(text: str, room: int, rest: str) -> str:
+    """As many whole lines of `text` as fit in `room` characters, then `rest` (formatted with
+    the number of lines left out) when any were; a chat message stays readable and legal."""
+    lines, kept, used = text.splitlines(), list[str](), 0
+    for line in lines:
+        if used + len(line) + 1 > room:
+            kept.append(rest.format(count=len(lines) - len(kept)))
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept)

@@ -12,7 +12,7 @@ import discord
 from adapters.discord_bot.layout import CONTENT_MAX
 from adapters.discord_bot.surfaces import NO_MENTIONS
 from bot.errors import InputError
-from bot.leaderboard import Leaderboard, build_leaderboard, leaderboard_text
+from bot.leaderboard import Leaderboard, build_leaderboard, first_lines, leaderboard_text
 from bot.periods import parse_moment
 from bot.store import Store, VoteFilter, utc_iso
 
@@ -49,14 +49,8 @@ def describe(channel_id: int | None, where: VoteFilter, since: str | None) -> st
 def table_message(header: str, table: str) -> str:
     """The header and the table in a code block, cut at a line to fit one message."""
     room = CONTENT_MAX - len(header) - len("\n```\n\n```") - 40
-    lines, used, kept = table.splitlines(), 0, list[str]()
-    for line in lines:
-        if used + len(line) + 1 > room:
-            kept.append(f"… {len(lines) - len(kept)} more lines (use `twinbot stats`)")
-            break
-        kept.append(line)
-        used += len(line) + 1
-    return header + "\n```\n" + "\n".join(kept) + "\n```"
+    kept = first_lines(table, room, "… {count} more lines (use `twinbot stats`)")
+    return header + "\n```\n" + kept + "\n```"
 
 
 def _chart(board: Leaderboard) -> bytes:

@@ -25,7 +25,7 @@ from adapters.slack_app.syntax import LEADERBOARD_HINT, parse_leaderboard
 from adapters.slack_app.texts import invite_message
 from bot.chat_flow import CHANNEL_NOT_ALLOWED, channel_allowed
 from bot.errors import InputError
-from bot.leaderboard import Leaderboard, build_leaderboard, leaderboard_text
+from bot.leaderboard import Leaderboard, build_leaderboard, first_lines, leaderboard_text
 from bot.periods import parse_moment
 from bot.store import VoteFilter, utc_iso
 
@@ -85,14 +85,8 @@ def decide_leaderboard(bot: SlackBot, call: Invocation) -> LeaderboardJob | str:
 
 def table_message(header: str, table: str) -> str:
     """The header and the table in a code block, cut at a line to stay readable."""
-    lines, kept, used = table.splitlines(), list[str](), 0
-    for line in lines:
-        if used + len(line) + 1 > TABLE_LIMIT:
-            kept.append(f"… {len(lines) - len(kept)} more lines (`twinbot stats` has them all)")
-            break
-        kept.append(line)
-        used += len(line) + 1
-    return header + "\n```\n" + escape("\n".join(kept)) + "\n```"
+    kept = first_lines(table, TABLE_LIMIT, "… {count} more lines (`twinbot stats` has them all)")
+    return header + "\n```\n" + escape(kept) + "\n```"
 
 
 def _chart(board: Leaderboard) -> bytes:
