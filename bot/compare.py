@@ -18,6 +18,7 @@ from bot.domain import (
 )
 from bot.errors import BackendError
 from bot.metrics import Metrics
+from bot.render import redact
 from bot.store import Store, StoreError
 from bot.throttle import LagStats, Throttle
 
@@ -126,7 +127,8 @@ class CompareService:
             state.stats = await self._backend.run_side(state.role, request, on_text)
             state.status = SideStatus.DONE
         except BackendError as exc:
-            state.status, state.error_kind, state.error = SideStatus.FAILED, exc.kind, str(exc)
+            state.status, state.error_kind = SideStatus.FAILED, exc.kind
+            state.error = redact(str(exc), request)  # a blind side's error names no model
             log.warning(
                 "comparison #%d %s side (%s) failed: %s",
                 comparison_id,

@@ -74,32 +74,32 @@ class FairQueue:
         rounds = (self.waiting + self.concurrency) / self.concurrency
         return QueueFull(self.waiting, rounds * self.typical_seconds)
 
-    @asynccontextmanager
-    async def slot(
+    def reserve(
         self, user: str, on_position: PositionCallback | None = None, *, exempt: bool = False
-    ) -> AsyncIterator[None]:
-        """Hold one of the running places for the duration of the block.
+    ) -> Place:
+        """Take a place now, running or waiting, or raise `QueueFull`. Synchronous, so nothing
+        can fill the queue between this decision and the platform's acknowledgement: a
+        comparison admitted here is never refused later.
 
         `exempt` (an admin) is never refused for a full queue, but still waits its turn."""
         if self.running < self.concurrency and not self._waiting:
             self.running += 1
-        else:
-            refusal = None if exempt else self.refusal()
-            if refusal is not None:
-                raise refusal
-            waiter = _Waiter(user, on_position)
-            self._waiting.setdefault(user, deque()).append(waiter)
-            self._announce_positions()
-            try:
-                await waiter.ready  # the releaser already counted us as running
-            except asyncio.CancelledError:
-                if not self._remove(waiter):
-                    self._release()  # cancelled just after being admitted: pass the place on
-                raise
-        try:
+            return Place(self, None)
+        refusal = None if exempt else self.refusal()
+        if refusal is not None:
+            raise refusal
+        waiter = _Waiter(user, on_position)
+        self._waiting.setdefault(user, deque()).append(waiter)
+        self._announce_positions()
+        return Place(self, waiter)
+
+    @asynccontextmanager
+    async def slot(
+        self, user: str, on_position: PositionCallback | None = None, *, exempt: bool = False
+    ) -> AsyncIterator[None]:
+        """Hold one of the running places for the duration of the block."""
+        async with self.reserve(user, on_position, exempt=exempt):
             yield
-        finally:
-            self._release()
 
     def _remove(self, waiter: _Waiter) -> bool:
         queue = self._waiting.get(waiter.user)
@@ -140,3 +140,42 @@ class FairQueue:
             await callback(ahead)
         except Exception:
             log.warning("telling a waiting user their place failed", exc_info=True)
+
+
+class Place:
+    """A reserved place: `async with place` waits for its turn, then holds it until the block
+    ends. Leaving without entering (the comparison was dropped) gives the place back too."""
+
+    def __init__(self, queue: FairQueue, waiter: _Waiter | None) -> None:
+        self._queue = queue
+        self._waiter = waiter
+        self._state = "reserved"  # then "running", then "released"
+
+    @property
+    def waiting(self) -> bool:
+        return self._waiter is not None and not self._waiter.ready.done()
+
+    async def __aenter__(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            try:
+                await waiter.ready  # the releaser already counted us as running
+            except asyncio.CancelledError:
+                self._state = "released"
+                if not self._queue._remove(waiter):
+                    self._queue._release()  # cancelled just after admission: pass it on
+                raise
+        self._state = "running"
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Give the place back (idempotent): also for a place reserved but never entered."""
+        if self._state == "released":
+            return
+        state, self._state = self._state, "released"
+        waiter = self._waiter
+        if state == "reserved" and waiter is not None and self._queue._remove(waiter):
+            return  # still waiting: leaving the line frees nothing else
+        self._queue._release()

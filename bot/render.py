@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.domain import Role, SideSnapshot, SideStatus
+from bot.domain import CompareRequest, Role, SideSnapshot, SideStatus
 
 ROLE_LABELS = {Role.BASE: "Base", Role.INSTRUCT: "Instruct"}
 ROLE_BLURBS = {
@@ -13,6 +13,15 @@ ROLE_BLURBS = {
     Role.INSTRUCT: "post-trained: it answers",
 }
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)(.*)$", re.MULTILINE)
+
+
+def redact(text: str, request: CompareRequest) -> str:
+    """Blind comparisons name no model before the reveal, not even in an error message."""
+    if not request.blind:
+        return text
+    for tag in (request.pair.base, request.pair.instruct):
+        text = text.replace(tag, "(hidden)")
+    return text
 
 
 def side_title(side: SideSnapshot) -> str:
@@ -108,3 +117,17 @@ def split_markdown(text: str, limit: int) -> list[str]:
         suffix = f"\n{_marker(fence)}" if fence else ""
         out.append(prefix + piece + suffix)
     return out
+
+
+def options_summary(request: CompareRequest) -> str:
+    """One line naming everything that shaped both outputs (plain text, no markup)."""
+    options = request.options
+    parts = [
+        f"pair {request.pair.name}",
+        f"framing {request.framing.name}",
+        f"max tokens {options.max_tokens}",
+        f"temperature {options.temperature:g}",
+    ]
+    if options.seed is not None:
+        parts.append(f"seed {options.seed}")
+    return " · ".join(parts)

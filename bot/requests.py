@@ -10,14 +10,33 @@ from bot.domain import CompareRequest, GenerationOptions, Requester
 from bot.errors import InputError, PromptsError
 
 _ALLOWED_CONTROLS = {"\n", "\t"}
+# Characters that render as nothing although Unicode does not call them blank (Hangul fillers,
+# the braille blank, the Mongolian vowel separator), and the categories that never show.
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
+INVISIBLE = (
+    "The prompt shows as nothing: it has only zero-width, formatting or blank characters. "
+    "Type some visible text."
+)
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether `text` has at least one character that shows as something."""
+    return any(
+        char not in _BLANK and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
+        for char in text
+    )
 
 
 def clean_prompt(prompt: str, max_chars: int) -> str:
     """Normalise line endings and refuse what no model should be sent."""
     text = prompt.replace("\r\n", "\n").replace("\r", "\n")
-    # Zero-width and other format characters (category Cf) show nothing: they count as blank.
-    if all(char.isspace() or unicodedata.category(char) == "Cf" for char in text):
+    if not text.strip():
         raise InputError("The prompt is empty: type some text for the models to continue.")
+    # Zero-width, format and filler characters show nothing: a model would get a prompt that
+    # nobody in the channel can see.
+    if not has_visible_text(text):
+        raise InputError(INVISIBLE)
     if len(text) > max_chars:
         raise InputError(
             f"The prompt is {len(text):,} characters long; the limit is {max_chars:,}."

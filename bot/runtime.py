@@ -10,6 +10,7 @@ from bot.backend import Backend, OllamaBackend, Timeouts
 from bot.catalog import Catalog, load_catalog
 from bot.compare import CompareService
 from bot.config import Settings
+from bot.guard import Guard
 from bot.metrics import Metrics
 from bot.queue import FairQueue
 from bot.routing import RoutingBackend
@@ -26,6 +27,7 @@ class Runtime:
     metrics: Metrics
     # Shared by every platform the process serves: the bound is on the model server.
     queue: FairQueue
+    guard: Guard  # the safety gate's judge, for channels whose mode is not off
 
 
 def make_backend(settings: Settings, catalog: Catalog | None = None) -> RoutingBackend:
@@ -37,6 +39,17 @@ def make_backend(settings: Settings, catalog: Catalog | None = None) -> RoutingB
     )
     pairs = catalog.pairs.values() if catalog is not None else ()
     return RoutingBackend(OllamaBackend(settings.ollama_host, timeouts), timeouts, pairs)
+
+
+def make_guard(settings: Settings) -> Guard:
+    """The safety gate's judge on the same Ollama. A verdict waits no longer than a first
+    token may: a stuck guard keeps text hidden (fail closed) until then, not for minutes."""
+    timeouts = Timeouts(
+        connect=settings.connect_timeout,
+        first_token=settings.first_token_timeout,
+        total=settings.first_token_timeout,
+    )
+    return Guard(settings.ollama_host, settings.guard_model, timeouts)
 
 
 async def open_store(settings: Settings) -> Store:
@@ -52,8 +65,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     queue = FairQueue(settings.max_running, settings.max_waiting)
     metrics.watch_queue(lambda: queue.waiting, lambda: queue.running)
     service = CompareService(backend, store, metrics)
+    guard = make_guard(settings)
     try:
-        yield Runtime(settings, catalog, backend, store, service, metrics, queue)
+        yield Runtime(settings, catalog, backend, store, service, metrics, queue, guard)
     finally:
+        await guard.close()
         await backend.close()
         await store.close()

@@ -530,6 +530,18 @@ class Store:
             )
             return cursor.rowcount > 0
 
+    async def unrevealed_blind(self, platform: str) -> list[tuple[int, datetime]]:
+        """Blind comparisons of `platform` whose names are still hidden, with when each was
+        created: their reveal timers, re-armed after a restart."""
+        async with self._db.execute(
+            """SELECT id, created_at FROM comparisons
+               WHERE platform = ? AND blind = 1 AND revealed_at IS NULL
+               ORDER BY id""",
+            (platform,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [(int(row["id"]), datetime.fromisoformat(row["created_at"])) for row in rows]
+
     async def votes(self, where: VoteFilter | None = None) -> list[VoteRow]:
         clause, params = (where or VoteFilter()).where()
         # The WHERE clause is assembled from fixed strings only; every value is bound.

@@ -18,16 +18,9 @@ from adapters.discord_bot.commands import register
 from adapters.discord_bot.context import BotContext
 from adapters.discord_bot.health import rate_limit_trace
 from adapters.discord_bot.pacing import DISCORD_BUDGET, ChannelBudget, Pacers
-from adapters.discord_bot.queueing import Intake
-from adapters.discord_bot.reactions import ReactionRecorder, Revealer
-from adapters.discord_bot.surfaces import NO_MENTIONS
-from bot.backend import Timeouts
-from bot.chat_flow import TaskKeeper
-from bot.config import Settings
-from bot.demos import Demo, load_demos
-from bot.errors import PromptsError
-from bot.guard import Guard
-from bot.limits import limiter_from_settings
+from adapters.discord_bot.reactions import ReactionRecorder, ThreadAnnouncer
+from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM
+from bot.chat.service import ChatService
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -37,26 +30,6 @@ def twinbot_intents() -> discord.Intents:
     """No privileged intent: guilds (channels and threads) and guild reactions (votes).
     Slash commands arrive as interactions and need no intent at all."""
     return discord.Intents(guilds=True, guild_reactions=True)
-
-
-def make_guard(settings: Settings) -> Guard:
-    """The safety gate's judge on the same Ollama. A verdict waits no longer than the first
-    token may: a stuck guard keeps text hidden (fail closed) until then, not for minutes."""
-    timeouts = Timeouts(
-        connect=settings.connect_timeout,
-        first_token=settings.first_token_timeout,
-        total=settings.first_token_timeout,
-    )
-    return Guard(settings.ollama_host, settings.guard_model, timeouts)
-
-
-def demos_or_none(runtime: Runtime) -> dict[str, Demo]:
-    """The demos; a missing or broken demos file costs only the `demo` option."""
-    try:
-        return load_demos(runtime.settings.prompts_dir, runtime.catalog)
-    except PromptsError as exc:
-        log.error("demos are off: %s", exc)
-        return {}
 
 
 class TwinbotClient(discord.Client):
@@ -76,26 +49,23 @@ class TwinbotClient(discord.Client):
             **options,
         )
         settings = runtime.settings
-        keeper = TaskKeeper()
         pacers = Pacers(settings.discord_edit_interval, budget)
-        revealer = Revealer(self, runtime.store, pacers)
-        self.ctx = BotContext(
+        # `cleanup`: seconds a stopped comparison gets to show and store its final state.
+        self.chat = ChatService(
             runtime,
-            limiter_from_settings(settings),
-            keeper,
-            pacers,
-            revealer,
-            make_guard(settings),
-            demos_or_none(runtime),
-            Intake(),
+            PLATFORM,
+            ThreadAnnouncer(self, pacers),
+            allowed_channels=settings.discord_channels,
+            cleanup=cleanup,
         )
-        self.recorder = ReactionRecorder(self, runtime.store, revealer, runtime.metrics)
+        self.ctx = BotContext(runtime, pacers, self.chat)
+        self.recorder = ReactionRecorder(self, self.chat.votes)
         self.tree: app_commands.CommandTree[TwinbotClient] = app_commands.CommandTree(self)
-        self._cleanup = cleanup  # seconds a cancelled comparison gets to show and store itself
         register(self.tree, self.ctx)
 
     async def setup_hook(self) -> None:
         await sync_commands(self.tree, self.ctx.runtime.settings.discord_guild_id)
+        await self.chat.start()
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d server(s)", self.user, len(self.guilds))
@@ -108,24 +78,13 @@ class TwinbotClient(discord.Client):
 
     async def drain(self, grace: float) -> None:
         """Stop taking commands and let running comparisons finish for up to `grace` seconds;
-        then cancel the rest (each shows and stores what it has, marked interrupted)."""
-        dropped = self.ctx.intake.close()
-        running = len(self.ctx.keeper) - dropped
-        log.info(
-            "draining: %d comparison(s) running get %g s to finish; %d waiting dropped",
-            running,
-            grace,
-            dropped,
-        )
-        await self.ctx.keeper.close(grace, self._cleanup)
+        then stop the rest (each shows and stores what it has, marked interrupted)."""
+        await self.chat.drain(grace)
 
     async def close(self) -> None:
         # Comparisons first, while the connection is still up: whatever `drain` left (all of
-        # them without a drain) is cancelled at once and still shows what was written.
-        self.ctx.intake.close()
-        await self.ctx.keeper.close(0.0, self._cleanup)
-        await self.ctx.revealer.timers.close(0.0, 1.0)  # timers only sleep: they end at once
-        await self.ctx.guard.close()
+        # them without a drain) is stopped at once and still shows what was written.
+        await self.chat.close()
         await super().close()
 
 

@@ -13,15 +13,15 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord_bot.compare_flow import context_line, start_comparison
+from adapters.discord_bot.compare_surface import InteractionSurface, chat_command, context_line
 from adapters.discord_bot.context import BotContext
 from adapters.discord_bot.gate_texts import MODE_HELP
 from adapters.discord_bot.layout import CONTENT_MAX, clip
 from adapters.discord_bot.leaderboard import answer_leaderboard
-from adapters.discord_bot.queueing import RESTARTING
 from adapters.discord_bot.safety_mode import answer_safety
 from adapters.discord_bot.surfaces import NO_MENTIONS
 from bot.backend import canonical_tag
+from bot.chat.admission import RESTARTING
 from bot.checks import pull_status
 from bot.domain import BackendKind, SafetyMode
 from bot.inline_options import CompareArgs
@@ -66,7 +66,7 @@ async def pairs_text(ctx: BotContext) -> str:
 
 async def restarting(ctx: BotContext, interaction: discord.Interaction[Any]) -> bool:
     """While shutting down, every new command gets a polite private "restarting"."""
-    if ctx.intake.open:
+    if ctx.service.intake.open:
         return False
     try:
         await interaction.response.send_message(
@@ -109,11 +109,14 @@ def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
         demo: str | None = None,
     ) -> None:
         args = CompareArgs(prompt or "", pair, framing, max_tokens, temperature, seed)
-        await start_comparison(ctx, interaction, args, blind, demo)
+        command = chat_command(ctx, interaction, args, blind, demo)
+        await ctx.service.compare(command, InteractionSurface(ctx, interaction))
 
     @compare.autocomplete("demo")
     async def demo_choices(interaction: discord.Interaction[Any], current: str) -> Choices:
-        return _choices({n: d.title for n, d in ctx.demos.items()}, current)
+        demos = ctx.service.demos
+        titles = {} if isinstance(demos, Exception) else {n: d.title for n, d in demos.items()}
+        return _choices(titles, current)
 
     @compare.autocomplete("pair")
     async def pair_choices(interaction: discord.Interaction[Any], current: str) -> Choices:

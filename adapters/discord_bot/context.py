@@ -1,26 +1,21 @@
-"""What the Discord handlers share: the core's runtime plus the adapter's own long-lived parts."""
+"""What the Discord handlers share: the core's runtime and chat service, and Discord's pacers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from adapters.discord_bot.pacing import Pacers
-from adapters.discord_bot.queueing import Intake
-from adapters.discord_bot.reactions import Revealer
-from bot.chat_flow import TaskKeeper
-from bot.demos import Demo
-from bot.guard import Guard
-from bot.limits import RateLimiter
+from bot.chat.service import ChatService
 from bot.runtime import Runtime
 
 
 @dataclass(slots=True)
 class BotContext:
     runtime: Runtime
-    limiter: RateLimiter
-    keeper: TaskKeeper  # every running comparison: held, and cancelled on close
     pacers: Pacers  # one per channel or thread: sends and edits share Discord's budget
-    revealer: Revealer
-    guard: Guard  # the safety gate's judge, for channels whose mode is not off
-    demos: dict[str, Demo]  # empty when prompts/demos.toml is missing or broken
-    intake: Intake  # closed on shutdown: new commands get a polite "restarting"
+    chat: ChatService | None = None  # set once the client exists (it announces reveals)
+
+    @property
+    def service(self) -> ChatService:
+        assert self.chat is not None, "the chat service is made with the client"
+        return self.chat

@@ -18,7 +18,6 @@ Nothing here changes what is stored or sent to a model; it only decides how Disc
 from __future__ import annotations
 
 import re
-import unicodedata
 
 REPLACEMENT = "\ufffd"
 ZWSP = "\u200b"
@@ -31,9 +30,6 @@ _BIDI = _EMBEDDINGS | _ISOLATES | {_PDF, _PDI}
 _PARAGRAPH_ENDS = frozenset("\n\r\x1c\x1d\x1e\x85\u2029")
 _PIPE_PAIR = re.compile(r"\|(?=\|)")
 SPOILER_RESERVE = 6  # two bars on each side and a zero-width space at each end
-# Letters and symbols that render as blank space although their category says otherwise.
-_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
-_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
 
 
 def contain_bidi(text: str) -> str:
@@ -81,11 +77,3 @@ def spoiler(text: str) -> str:
     if inner.endswith(("|", "\\")):
         inner += ZWSP  # else `|||` or `\||` would eat one of the closing bars
     return f"||{inner}||"
-
-
-def has_visible_text(text: str) -> bool:
-    """Whether `text` has at least one character that shows as something."""
-    return any(
-        char not in _BLANK and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
-        for char in text
-    )

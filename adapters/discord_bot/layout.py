@@ -21,7 +21,7 @@ from bot.domain import (
     SideSnapshot,
     SideStatus,
 )
-from bot.render import ROLE_LABELS, side_title, split_text, stats_line
+from bot.render import ROLE_LABELS, redact, side_title, split_text, stats_line
 from bot.votes import SEEDED, other
 
 # Discord's limits: content 2,000; an embed's description 4,096; a message's embeds 6,000
@@ -141,15 +141,6 @@ def side_label(request: CompareRequest, role: Role) -> str:
     if request.blind:
         return f"Model {'AB'[side_order(request).index(role)]}"
     return f"{ROLE_LABELS[role]} `{request.pair.tag(role)}`"
-
-
-def redact(text: str, request: CompareRequest) -> str:
-    """Blind comparisons name no model, not even in an error message."""
-    if not request.blind:
-        return text
-    for tag in (request.pair.base, request.pair.instruct):
-        text = text.replace(tag, "(hidden)")
-    return text
 
 
 def _title(request: CompareRequest, side: SideSnapshot, part: int) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -24,32 +23,14 @@ from adapters.discord_bot.gate_texts import prompt_display
 from adapters.discord_bot.layout import CONTENT_MAX, PROMPT_MAX, EmbedSpec, MessageSpec, clip
 from adapters.discord_bot.pacing import Pacer
 from adapters.discord_bot.surfaces import message_fields
+from bot.chat.command import Parent
+from bot.demos import Demo
 from bot.domain import CompareRequest, SafetyMode, SafetyNote
 
 log = logging.getLogger(__name__)
 
 PROMPT_COLOUR = 0x4F545C
 FOOTER_MAX = 300
-
-
-@dataclass(frozen=True, slots=True)
-class ParentText:
-    """What a parent says that never changes."""
-
-    request: CompareRequest
-    user_id: int
-    intro: str | None = None  # a demo's one-line explanation
-    mode: SafetyMode = SafetyMode.OFF
-
-
-@dataclass(frozen=True, slots=True)
-class ParentState:
-    """What changes: the place in the queue, the prompt's verdict, why it did not run."""
-
-    queued: bool = False
-    ahead: int | None = None  # comparisons served first; None until the queue says
-    prompt: SafetyNote | None = None
-    outcome: str | None = None  # a last line when the comparison did not run
 
 
 def options_line(request: CompareRequest) -> str:
@@ -67,7 +48,7 @@ def options_line(request: CompareRequest) -> str:
     return " · ".join(parts)
 
 
-def status_line(state: ParentState) -> str | None:
+def status_line(state: Parent) -> str | None:
     if state.outcome is not None:
         return state.outcome
     if not state.queued:
@@ -101,63 +82,53 @@ def prompt_embed(
     return EmbedSpec("Prompt", description, PROMPT_COLOUR, footer and clip(footer, FOOTER_MAX))
 
 
-def parent_spec(text: ParentText, state: ParentState) -> MessageSpec:
-    content = parent_content(text.request, text.user_id, text.intro, status_line(state))
-    embed = prompt_embed(text.request, text.mode, state.prompt)
+def demo_line(demo: Demo | None) -> str | None:
+    return None if demo is None else f"**{demo.title}**: {demo.explain}"
+
+
+def parent_spec(parent: Parent, user_id: int) -> MessageSpec:
+    status = status_line(parent)
+    if parent.notice:
+        status = f"⚠️ {parent.notice}" + (f"\n{status}" if status else "")
+    content = parent_content(parent.request, user_id, demo_line(parent.demo), status)
+    embed = prompt_embed(parent.request, parent.mode, parent.prompt)
     return MessageSpec(None, -1, content, (embed,))
 
 
 class ParentMessage:
     """The parent of one comparison; `shown` is what Discord has (the ack sends the first)."""
 
-    def __init__(
-        self,
-        interaction: discord.Interaction[Any],
-        pacer: Pacer,
-        text: ParentText,
-        *,
-        queued: bool = False,
-    ) -> None:
+    def __init__(self, interaction: discord.Interaction[Any], pacer: Pacer, parent: Parent) -> None:
         self._interaction = interaction
         self._pacer = pacer
-        self._text = text
-        self._state = ParentState(queued=queued)
-        self._waited = False  # started or ended: a place reported after that is stale news
+        self._parent = parent
         self.shown = self.spec()
         self._writer: asyncio.Task[None] | None = None
 
+    @property
+    def parent(self) -> Parent:
+        return self._parent
+
     def spec(self) -> MessageSpec:
-        return parent_spec(self._text, self._state)
-
-    async def on_position(self, ahead: int) -> None:
-        """`FairQueue.slot`'s callback: the comparison's place changed. The queue tells from a
-        task of its own, which may run after the comparison has started: then it is ignored."""
-        if not self._waited:
-            self._set(dataclasses.replace(self._state, queued=True, ahead=ahead))
-
-    def started(self) -> None:
-        self._waited = True
-        if self._state.queued:
-            self._set(dataclasses.replace(self._state, queued=False, ahead=None))
+        return parent_spec(self._parent, self._interaction.user.id)
 
     def prompt_checked(self, note: SafetyNote | None) -> None:
-        if self._text.mode is not SafetyMode.OFF and note != self._state.prompt:
-            self._set(dataclasses.replace(self._state, prompt=note))
+        """The guard's verdict on the prompt, as soon as the view sees it."""
+        if self._parent.mode is not SafetyMode.OFF and note != self._parent.prompt:
+            self.set(dataclasses.replace(self._parent, prompt=note))
 
-    def ended(self, line: str) -> None:
-        """The comparison will not run: say why, in place of the waiting line."""
-        self._waited = True
-        self._set(dataclasses.replace(self._state, queued=False, outcome=line))
+    def set(self, parent: Parent) -> None:
+        """Show `parent` when the pacer allows (the latest state wins)."""
+        if parent.prompt is None and self._parent.prompt is not None:
+            parent = dataclasses.replace(parent, prompt=self._parent.prompt)  # never un-judge
+        self._parent = parent
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="edit a /compare parent")
 
     async def settle(self, within: float = 5.0) -> None:
         """Until the latest state is on Discord (or `within` seconds pass); never raises."""
         if self._writer is not None:
             await asyncio.wait({self._writer}, timeout=within)
-
-    def _set(self, state: ParentState) -> None:
-        self._state = state
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write(), name="edit a /compare parent")
 
     async def _write(self) -> None:
         while self.spec() != self.shown:

@@ -1,8 +1,8 @@
 """Each channel's safety mode, and `/safety` to see it or (admins) change it.
 
 A channel's mode is the one an admin stored for it, else TWINBOT_SAFETY_NSFW_DEFAULT in a
-channel marked age-restricted, else TWINBOT_SAFETY_DEFAULT. A thread follows its channel.
-If the database cannot say, twinbot fails closed: at least `spoiler` for that comparison.
+channel marked age-restricted, else TWINBOT_SAFETY_DEFAULT (the core decides: see
+`bot.chat.safety_mode`). A thread follows its channel.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import discord
 from adapters.discord_bot.admins import home_channel, is_admin, is_nsfw
 from adapters.discord_bot.gate_texts import MODE_HELP
 from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM
+from bot.chat.safety_mode import channel_mode as core_channel_mode
 from bot.config import Settings
 from bot.domain import SafetyMode
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-STRICTNESS = (SafetyMode.OFF, SafetyMode.LABEL, SafetyMode.SPOILER, SafetyMode.WITHHOLD)
 NOT_ADMIN = (
     "Only server administrators, or members with a role named in TWINBOT_DISCORD_ADMIN_ROLES, "
     "can change the safety mode. `/safety` without a mode shows the current one."
@@ -29,26 +29,12 @@ NOT_ADMIN = (
 NOT_SAVED = "The safety mode could not be saved, so it is unchanged; the operator log says why."
 
 
-def stricter(one: SafetyMode, other: SafetyMode) -> SafetyMode:
-    return max(one, other, key=STRICTNESS.index)
-
-
-def default_mode(settings: Settings, nsfw: bool) -> SafetyMode:
-    return settings.safety_nsfw_default if nsfw else settings.safety_default
-
-
 async def channel_mode(
     store: Store, settings: Settings, interaction: discord.Interaction[Any]
 ) -> tuple[SafetyMode, bool]:
     """The mode for a command's channel, and whether an admin chose it (else a default)."""
-    channel = home_channel(interaction)
-    fallback = default_mode(settings, is_nsfw(interaction))
-    try:
-        stored = await store.channel_safety_mode(PLATFORM, str(channel))
-    except Exception:
-        log.exception("reading the safety mode of channel %s failed; failing closed", channel)
-        return stricter(fallback, SafetyMode.SPOILER), False
-    return (stored, True) if stored is not None else (fallback, False)
+    channel = str(home_channel(interaction))
+    return await core_channel_mode(store, settings, PLATFORM, channel, nsfw=is_nsfw(interaction))
 
 
 async def answer_safety(

@@ -18,7 +18,6 @@ import discord
 
 from adapters.discord_bot.context import BotContext
 from adapters.discord_bot.layout import (
-    SEED_EMOJI,
     MessageSpec,
     clip,
     output_messages,
@@ -28,12 +27,12 @@ from adapters.discord_bot.layout import (
 from adapters.discord_bot.parent import ParentMessage
 from adapters.discord_bot.surfaces import (
     NO_MENTIONS,
-    PLATFORM,
     ChannelSurface,
     FollowupSurface,
     Surface,
     edit,
 )
+from bot.chat.surface import MessageBook, NotDelivered
 from bot.domain import CompareSnapshot, Role, SafetyMode
 
 log = logging.getLogger(__name__)
@@ -47,8 +46,6 @@ NO_THREAD_POSTS = (
     "The outputs follow here instead."
 )
 NO_THREAD_KIND = "This kind of channel has no threads, so the outputs follow here."
-FINISH_ATTEMPTS = 4  # discord.py already retries 429s and some 5xx itself; this covers the rest
-FINISH_BACKOFF = 1.0  # seconds, times the attempt number
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -65,10 +62,12 @@ class ThreadView:
         ctx: BotContext,
         interaction: discord.Interaction[Any],
         parent_id: int,
+        book: MessageBook,
         parent: ParentMessage | None = None,
         mode: SafetyMode = SafetyMode.OFF,
     ) -> None:
         self._ctx = ctx
+        self._book = book
         self._interaction = interaction
         self._parent_id = parent_id
         self._parent = parent  # edited when the guard judges the prompt
@@ -76,10 +75,9 @@ class ThreadView:
         self._surface: Surface | None = None
         self._notice: str | None = None
         self._sent: dict[tuple[Role | None, int], tuple[discord.Message, MessageSpec]] = {}
-        self._seeding: asyncio.Task[None] | None = None
         self._inflight: asyncio.Task[None] | None = None  # a send that must not be cut short
         self._comparison_id = 0
-        self._started_at = 0.0
+        self.first_message: discord.Message | None = None  # where the vote choices go
 
     @property
     def update_interval(self) -> float:
@@ -91,9 +89,8 @@ class ThreadView:
 
     async def start(self, snapshot: CompareSnapshot) -> None:
         self._comparison_id = snapshot.comparison_id
-        self._started_at = asyncio.get_running_loop().time()
         channel_id = self._interaction.channel_id or 0
-        await self._remember(channel_id, self._parent_id, None, 0, "parent")
+        await self._book.message(str(channel_id), str(self._parent_id), None, 0, "parent")
         surface, self._notice = await self._open(snapshot)
         first = output_messages(snapshot, self._notice)[0]
         try:
@@ -108,8 +105,8 @@ class ThreadView:
         self._surface = surface
         await self._stored(first, message)
         if isinstance(surface, ChannelSurface) and isinstance(surface.channel, discord.Thread):
-            await self._remember_thread(surface.channel_id)
-        self._seeding = asyncio.create_task(self._seed(message))
+            await self._book.thread(str(surface.channel_id))
+        self.first_message = message
 
     async def update(self, snapshot: CompareSnapshot) -> None:
         self._prompt_checked(snapshot)
@@ -122,29 +119,13 @@ class ThreadView:
                 "twinbot could not post this comparison here; the operator log has details."
             )
             return
-        for attempt in range(1, FINISH_ATTEMPTS + 1):
-            try:
-                await self._sync(snapshot)
-                break
-            except Exception as exc:
-                if not _retryable(exc) or attempt == FINISH_ATTEMPTS:
-                    log.error(
-                        "comparison #%d: the final text could not be shown (attempt %d): %r",
-                        self._comparison_id,
-                        attempt,
-                        exc,
-                    )
-                    break
-                await asyncio.sleep(FINISH_BACKOFF * attempt)
-        if self._seeding is not None:
-            await asyncio.gather(self._seeding, return_exceptions=True)
-        if snapshot.request.blind:
-            settings = self._ctx.runtime.settings
-            elapsed = asyncio.get_running_loop().time() - self._started_at
-            self._ctx.revealer.reveal_later(
-                self._comparison_id,
-                settings.blind_reveal_after - elapsed,
-                self._surface.channel_id,
+        try:
+            await self._sync(snapshot)
+        except Exception as exc:
+            if _retryable(exc):
+                raise NotDelivered(repr(exc)) from exc
+            log.error(
+                "comparison #%d: the final text could not be shown: %r", self._comparison_id, exc
             )
 
     def _prompt_checked(self, snapshot: CompareSnapshot) -> None:
@@ -214,49 +195,7 @@ class ThreadView:
         self._sent[spec.key] = (message, spec)
         surface = self._surface
         channel_id = surface.channel_id if surface is not None else message.channel.id
-        await self._remember(channel_id, message.id, spec.role, spec.part, "output")
-
-    async def _remember(
-        self, channel_id: int, message_id: int, role: Role | None, part: int, kind: str
-    ) -> None:
-        try:
-            await self._ctx.runtime.store.add_message(
-                self._comparison_id,
-                PLATFORM,
-                str(channel_id),
-                str(message_id),
-                role=role,
-                part=part,
-                kind=kind,
-            )
-        except Exception:
-            # The message stays on screen; only reactions on it will not count.
-            log.exception(
-                "comparison #%d: storing message %s failed", self._comparison_id, message_id
-            )
-
-    async def _remember_thread(self, thread_id: int) -> None:
-        """Where the blind reveal goes; a failure here must not stop the comparison."""
-        try:
-            await self._ctx.runtime.store.set_thread(self._comparison_id, str(thread_id))
-        except Exception:
-            log.exception(
-                "comparison #%d: storing thread %s failed", self._comparison_id, thread_id
-            )
-
-    async def _seed(self, message: discord.Message) -> None:
-        """The vote choices as twinbot's own reactions, so people see what to click."""
-        for emoji in SEED_EMOJI:
-            try:
-                await message.add_reaction(emoji)
-            except discord.HTTPException as exc:
-                log.warning(
-                    "comparison #%d: seeding the vote reactions failed (%s); twinbot needs "
-                    "Add Reactions and Read Message History",
-                    self._comparison_id,
-                    exc,
-                )
-                return
+        await self._book.message(str(channel_id), str(message.id), spec.role, spec.part, "output")
 
     async def _tell_requester(self, text: str) -> None:
         try:

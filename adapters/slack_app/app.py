@@ -28,23 +28,22 @@ from adapters.slack_app.mrkdwn import escape
 from adapters.slack_app.pacing import Budget
 from adapters.slack_app.posting import PostBudget, PostPacer
 from adapters.slack_app.queueing import PLACE_INTERVAL
-from adapters.slack_app.reactions import ReactionRecorder, Revealer
+from adapters.slack_app.reactions import ReactionRecorder, ThreadAnnouncer
 from adapters.slack_app.safety_texts import REVEAL_ACTION
 from adapters.slack_app.scheduler import UpdateScheduler
 from adapters.slack_app.seeding import ReactionSeeder
 from adapters.slack_app.spoilers import on_reveal
 from adapters.slack_app.texts import INTERNAL_ERROR
-from bot.backend import Timeouts
-from bot.chat_flow import TaskKeeper
-from bot.demos import Demo, load_demos
-from bot.errors import PromptsError
-from bot.guard import Guard
-from bot.limits import RateLimiter, TokenBuckets, limiter_from_settings
+from adapters.slack_app.view import PLATFORM
+from bot.chat.keeper import TaskKeeper
+from bot.chat.service import ChatService
+from bot.limits import RateLimiter, TokenBuckets
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+CLEANUP = 30.0  # seconds a stopped comparison gets to deliver its final text (Tier 3 paced)
 
 
 class SlackBot:
@@ -59,6 +58,7 @@ class SlackBot:
         limiter: RateLimiter | None = None,
         bot_name: str = "twinbot",
         place_interval: float = PLACE_INTERVAL,
+        cleanup: float = CLEANUP,
     ) -> None:
         self.runtime = runtime
         self.client = client
@@ -68,13 +68,18 @@ class SlackBot:
         # chat.update and reactions.add are both Tier 3, each with its own budget of this size.
         self.update_budget = update_budget or Budget(settings.slack_updates_per_minute, 60.0)
         self.posts = PostPacer(client, post_budget)
-        self.limiter = limiter or limiter_from_settings(settings)
+        self.chat = ChatService(
+            runtime,
+            PLATFORM,
+            ThreadAnnouncer(self.posts),
+            allowed_channels=settings.slack_channels,
+            limiter=limiter,
+            # Final texts wait for Tier 3 slots: a stopped comparison gets time to show.
+            cleanup=cleanup,
+        )
         self.leaderboard_limit = TokenBuckets(2.0, 2)  # per channel: tables are CPU work
-        self.tasks = TaskKeeper()
-        self.revealer = Revealer(runtime.store, self.posts)
-        self.recorder = ReactionRecorder(client, runtime.store, runtime.metrics, self.revealer)
-        self.demos = self._load_demos()
-        self._guard: Guard | None = None
+        self.tasks = TaskKeeper()  # subcommands and /leaderboard after their ack
+        self.recorder = ReactionRecorder(client, self.chat.votes)
         self._schedulers: dict[str, UpdateScheduler] = {}
         self._seeders: dict[str, ReactionSeeder] = {}
         count_rate_limits(client, runtime.metrics)
@@ -89,27 +94,6 @@ class SlackBot:
             ignoring_self_events_enabled=False,
         )
         self._register()
-
-    def _load_demos(self) -> dict[str, Demo] | PromptsError:
-        """Read once at start-up (no file I/O before an ack); a broken file is reported to
-        whoever asks for a demo, and comparisons still work."""
-        try:
-            return load_demos(self.runtime.settings.prompts_dir, self.runtime.catalog)
-        except PromptsError as exc:
-            log.error("demos unavailable: %s", exc)
-            return exc
-
-    @property
-    def guard(self) -> Guard:
-        if self._guard is None:
-            settings = self.runtime.settings
-            timeouts = Timeouts(
-                connect=settings.connect_timeout,
-                first_token=settings.first_token_timeout,
-                total=settings.total_timeout,
-            )
-            self._guard = Guard(settings.ollama_host, settings.guard_model, timeouts)
-        return self._guard
 
     def scheduler(self, team_id: str) -> UpdateScheduler:
         """The workspace's one chat.update scheduler (Tier 3 limits are per workspace)."""
@@ -172,15 +156,21 @@ class SlackBot:
         self.app.action(REVEAL_ACTION)(reveal)
         self.app.error(error)
 
-    async def aclose(self, grace: float = 0.0, cleanup: float = 5.0) -> None:
+    @property
+    def limiter(self) -> RateLimiter:
+        return self.chat.limiter
+
+    async def start(self) -> None:
+        await self.chat.start()
+
+    async def aclose(self, grace: float = 0.0) -> None:
         """Let running comparisons finish for `grace` seconds, then stop them (each still
-        shows and stores its partial text, within `cleanup` seconds), then the rest.
-        Call after the app stopped taking commands."""
-        await self.tasks.close(grace, cleanup)
-        await self.revealer.timers.close(0.0)
+        shows and stores its partial text), then the rest. Call after the app stopped taking
+        commands."""
+        await self.chat.drain(grace)
+        await self.chat.close()
+        await self.tasks.close(0.0)
         for scheduler in self._schedulers.values():
             await scheduler.close()
         for seeder in self._seeders.values():
             await seeder.close()
-        if self._guard is not None:
-            await self._guard.close()

@@ -23,7 +23,7 @@ from adapters.slack_app.mrkdwn import escape
 from adapters.slack_app.posting import slack_error
 from adapters.slack_app.syntax import LEADERBOARD_HINT, parse_leaderboard
 from adapters.slack_app.texts import invite_message
-from bot.chat_flow import CHANNEL_NOT_ALLOWED, channel_allowed
+from bot.chat.admission import CHANNEL_NOT_ALLOWED, channel_allowed
 from bot.errors import InputError
 from bot.leaderboard import Leaderboard, build_leaderboard, first_lines, leaderboard_text
 from bot.periods import parse_moment
@@ -61,7 +61,7 @@ def decide_leaderboard(bot: SlackBot, call: Invocation) -> LeaderboardJob | str:
     except InputError as exc:
         log.info("/leaderboard refused (bad_input) %s: %s", call.context(), exc)
         return str(exc)
-    if not channel_allowed(call.channel_id, settings.slack_channels):
+    if not channel_allowed((call.channel_id,), settings.slack_channels):
         return CHANNEL_NOT_ALLOWED
     key = f"slack:{call.team_id}:{call.channel_id}"
     wait = bot.leaderboard_limit.wait_time(key)

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -35,6 +36,13 @@ def retry_after(exc: SlackApiError, default: float = 1.0) -> float:
         return max(0.05, float(raw)) if raw is not None else default
     except (TypeError, ValueError):
         return default
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure worth trying again later: rate limits, Slack's 5xx, the network."""
+    if isinstance(exc, SlackApiError):
+        return is_rate_limited(exc) or exc.response.status_code >= 500
+    return isinstance(exc, aiohttp.ClientError | TimeoutError | OSError)
 
 
 def slack_error(exc: SlackApiError) -> str:

@@ -31,11 +31,6 @@ def place_text(ahead: int) -> str:
 
 
 STARTING_TEXT = ":arrow_forward: Your turn: the comparison is starting."
-QUEUE_FULL_TEXT = (
-    "twinbot is at capacity right now, so your comparison did not start. "
-    "Try again in about {seconds} s."
-)
-GAVE_UP_TEXT = "twinbot stopped before your comparison's turn came, so it did not run."
 
 
 class PlaceNotice:

@@ -1,14 +1,14 @@
-"""Reactions become votes: `reaction_added` / `reaction_removed` on a comparison's message go
-to the store's append-only log, and the first vote on a blind comparison reveals the names.
+"""Reactions into the core's vote service, and blind reveals said in the comparison's thread.
 
-The store maps (channel, ts) to a comparison, so reactions on messages posted before a
-restart count too. twinbot's own reactions (the seeded choices) and other bots' are logged as
-`by_bot` and never counted; whether a user is a bot is asked once (users.info) and remembered.
+The core maps (channel, ts) to a comparison, so reactions on messages posted before a restart
+count too. Only Slack knows whether a reactor is a bot: twinbot's own reactions (the seeded
+choices) and other bots' are marked so and never counted; users.info is asked once a user and
+remembered.
 """
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -20,15 +20,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_app.posting import PostPacer
 from adapters.slack_app.view import PLATFORM
 from adapters.slack_app.vote_texts import reveal_text
-from bot.chat_flow import TaskKeeper
+from bot.chat.vote_service import ReactionEvent, VoteService
 from bot.domain import Role
-from bot.metrics import Metrics
-from bot.store import ReactionOutcome, Store, StoreError
 
 log = logging.getLogger(__name__)
 
-_MEMORY = 4096  # users and comparisons remembered, to skip needless calls and writes
-_STORE_ATTEMPTS = 3  # a locked database gets a second and third chance: a vote is not lost
+_MEMORY = 4096  # users remembered, to skip needless users.info calls
 SLACKBOT = "USLACKBOT"
 
 
@@ -42,48 +39,26 @@ class _Remembered(OrderedDict[str, bool]):
             self.popitem(last=False)
 
 
-class Revealer:
-    """Names the models of a blind comparison once, in its thread: after the first vote, or
-    when it closes. Timers live in memory: after a restart the next vote reveals."""
+class ThreadAnnouncer:
+    """The core's `RevealAnnouncer`: the names, posted in the comparison's thread."""
 
-    def __init__(self, store: Store, posts: PostPacer) -> None:
-        self._store = store
+    def __init__(self, posts: PostPacer) -> None:
         self._posts = posts
-        self.timers = TaskKeeper()
-        self._settled = _Remembered()  # revealed already, or never blind
 
-    async def reveal(self, comparison_id: int, why: str) -> bool:
-        key = str(comparison_id)
-        if key in self._settled:
-            return False
-        try:
-            if not await self._store.mark_revealed(comparison_id):
-                self._settled.remember(key, True)
-                return False
-            row = await self._store.comparison(comparison_id)
-        except Exception:
-            log.exception("comparison #%d: revealing the blind names failed", comparison_id)
-            return False
-        self._settled.remember(key, True)
-        assert row is not None  # mark_revealed just updated it
-        text = reveal_text(Role(row["shown_first"]), row["base_model"], row["instruct_model"], why)
-        channel, thread = row["channel_id"], row["thread_id"]
-        try:
-            await self._posts.post(str(channel), text, thread_ts=thread and str(thread))
-        except Exception as exc:
-            log.error(
-                "comparison #%d revealed, but posting it in %s failed: %r",
-                comparison_id, channel, exc,
-            )  # fmt: skip
-        log.info("comparison #%d: blind names revealed (%s)", comparison_id, why)
-        return True
-
-    def reveal_later(self, comparison_id: int, delay: float) -> None:
-        async def later() -> None:
-            await asyncio.sleep(max(0.0, delay))
-            await self.reveal(comparison_id, "the vote closed")
-
-        self.timers.spawn(later(), name=f"slack-reveal-{comparison_id}")
+    async def announce_reveal(
+        self,
+        channel_id: str | None,
+        thread_id: str | None,
+        shown_first: Role,
+        base_model: str,
+        instruct_model: str,
+        why: str,
+    ) -> None:
+        if not channel_id:
+            log.warning("a blind comparison was revealed, but there is no channel to say so")
+            return
+        text = reveal_text(shown_first, base_model, instruct_model, why)
+        await self._posts.post(channel_id, text, thread_ts=thread_id)
 
 
 def event_time(event: Mapping[str, Any]) -> datetime | None:
@@ -95,13 +70,9 @@ def event_time(event: Mapping[str, Any]) -> datetime | None:
 
 
 class ReactionRecorder:
-    def __init__(
-        self, client: AsyncWebClient, store: Store, metrics: Metrics, revealer: Revealer
-    ) -> None:
+    def __init__(self, client: AsyncWebClient, votes: VoteService) -> None:
         self._client = client
-        self._store = store
-        self._metrics = metrics
-        self._revealer = revealer
+        self._votes = votes
         self._bots = _Remembered()  # user id -> is a bot
 
     async def handle(self, event: Mapping[str, Any], bot_user_id: str | None) -> None:
@@ -110,48 +81,22 @@ class ReactionRecorder:
             return  # a reaction on a file or a file comment: never a twinbot message
         channel, ts = str(item.get("channel") or ""), str(item.get("ts") or "")
         user, emoji = str(event.get("user") or ""), str(event.get("reaction") or "")
-        added = event.get("type") == "reaction_added"
         if not (channel and ts and user and emoji):
             log.warning("slack reaction event without channel, ts, user or emoji: %s", event)
             return
-        if await self._store.message_ref(PLATFORM, channel, ts) is None:
-            return  # not a comparison's message
+        reaction = ReactionEvent(
+            platform=PLATFORM,
+            channel_id=channel,
+            message_id=ts,
+            user_id=user,
+            emoji=emoji,
+            added=event.get("type") == "reaction_added",
+            occurred_at=event_time(event),
+        )
+        if not await self._votes.is_ours(reaction):
+            return  # not a comparison's message: no users.info call for it
         by_bot = await self._is_bot(user, bot_user_id)
-        outcome = await self._record(channel, ts, user, emoji, added, by_bot, event_time(event))
-        if outcome is None:
-            return
-        if outcome.changed:
-            choice = outcome.vote.choice.value if outcome.vote else "retracted"
-            self._metrics.votes.labels(choice).inc()
-            log.info("comparison #%d: a vote is now %s", outcome.comparison_id, choice)
-        if outcome.vote is not None and not by_bot:
-            await self._revealer.reveal(outcome.comparison_id, "after the first vote")
-
-    async def _record(
-        self,
-        channel: str,
-        ts: str,
-        user: str,
-        emoji: str,
-        added: bool,
-        by_bot: bool,
-        when: datetime | None,
-    ) -> ReactionOutcome | None:
-        for attempt in range(1, _STORE_ATTEMPTS + 1):
-            try:
-                return await self._store.record_reaction(
-                    platform=PLATFORM, channel_id=channel, message_id=ts, user_id=user,
-                    emoji=emoji, added=added, by_bot=by_bot, occurred_at=when,
-                )  # fmt: skip
-            except StoreError as exc:
-                if attempt == _STORE_ATTEMPTS:
-                    log.error(
-                        "a reaction was NOT logged (%s :%s: on %s in %s by %s): %s",
-                        "add" if added else "remove", emoji, ts, channel, user, exc,
-                    )  # fmt: skip
-                    return None
-                await asyncio.sleep(0.5 * attempt)
-        return None
+        await self._votes.on_reaction(dataclasses.replace(reaction, by_bot=by_bot))
 
     async def _is_bot(self, user: str, bot_user_id: str | None) -> bool:
         if user in (bot_user_id, SLACKBOT):

@@ -33,7 +33,6 @@ from bot.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)
 
-CLEANUP = 5.0  # seconds a stopped comparison gets to show its last text on exit
 API_TIMEOUT = 15  # seconds for one Web API call
 
 
@@ -184,6 +183,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     health.auth_ok(bot_name)
     async with open_runtime(settings) as runtime:
         bot = SlackBot(runtime, client, signing_secret=creds.signing_secret, bot_name=bot_name)
+        await bot.start()
         ops: OpsServer | None = None
         try:
             ops = await start_ops(runtime, health)
@@ -196,8 +196,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                 log.info("slack: stopping; %d task(s) running", len(bot.tasks))
         finally:
             # Past the grace, the core stores what each comparison wrote and marks it
-            # interrupted; the view shows it as stopped (within CLEANUP seconds).
-            await bot.aclose(settings.shutdown_grace, CLEANUP)
+            # interrupted; the view shows it as stopped.
+            await bot.aclose(settings.shutdown_grace)
             if ops is not None:
                 await ops.stop()
 

@@ -14,9 +14,8 @@ from adapters.slack_app.invocation import Invocation, notify
 from adapters.slack_app.safety_texts import MODE_MEANINGS
 from adapters.slack_app.view import PLATFORM
 from bot.backend import canonical_tag
-from bot.config import Settings
 from bot.domain import SafetyMode
-from bot.store import Store, StoreError
+from bot.store import StoreError
 
 if TYPE_CHECKING:
     from adapters.slack_app.app import SlackBot
@@ -52,19 +51,6 @@ def decide_safety(call: Invocation, rest: str, admins: list[str]) -> SafetyComma
         log.info("safety mode change refused (not an admin) %s", call.context())
         return NOT_AN_ADMIN
     return SafetyCommand(mode)
-
-
-async def channel_mode(store: Store, settings: Settings, channel_id: str) -> SafetyMode:
-    """The channel's mode: an admin's choice, else the default. If the database cannot say,
-    the strictest mode: an unreadable setting must not show what a channel chose to hide."""
-    try:
-        chosen = await store.channel_safety_mode(PLATFORM, channel_id)
-    except Exception:
-        log.exception(
-            "reading the safety mode of %s failed; withholding flagged output", channel_id
-        )
-        return SafetyMode.WITHHOLD
-    return chosen or settings.safety_default
 
 
 def describe(mode: SafetyMode, chosen: bool) -> str:

@@ -74,6 +74,7 @@ class UpdateScheduler:
         self._pending: dict[Hashable, OrderedDict[MessageKey, _Edit]] = {}
         self._turns: deque[Hashable] = deque()  # owners with pending edits, in turn order
         self._finishing: set[Hashable] = set()
+        self._given_up: dict[Hashable, set[MessageKey]] = {}  # transient failures, per owner
         self._idle: dict[Hashable, asyncio.Event] = {}
         self._in_flight: Hashable | None = None
         self._wake = asyncio.Event()
@@ -107,9 +108,10 @@ class UpdateScheduler:
         self._ensure_worker()
         self._wake.set()
 
-    async def settle(self, owner: Hashable) -> None:
-        """Until every edit `owner` submitted is delivered (or refused for good). Its edits
-        go before those of comparisons still streaming."""
+    async def settle(self, owner: Hashable) -> set[MessageKey]:
+        """Until every edit `owner` submitted is delivered or given up; its edits go before
+        those of comparisons still streaming. The messages given up after transient failures
+        (5xx, timeouts: worth submitting again later), if any."""
         if self._busy(owner):
             self._finishing.add(owner)
             self._wake.set()
@@ -118,6 +120,7 @@ class UpdateScheduler:
             finally:
                 self._finishing.discard(owner)
         self._idle.pop(owner, None)
+        return self._given_up.pop(owner, set())
 
     def pending(self, owner: Hashable) -> int:
         return len(self._pending.get(owner, ()))
@@ -227,6 +230,7 @@ class UpdateScheduler:
         edit.failures += 1
         if edit.failures > self._max_failures:
             self.stats.dropped += 1
+            self._given_up.setdefault(edit.owner, set()).add(edit.key)
             log.error("slack updates %s: giving up on %s after %s", self.name, edit.key, why)
             return
         self.stats.retried += 1

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack_app.mrkdwn import escape, split_escaped
-from adapters.slack_app.safety import channel_mode
 from adapters.slack_app.safety_texts import parse_reveal_value
 from adapters.slack_app.texts import BODY_LIMIT
 from adapters.slack_app.view import PLATFORM
+from bot.chat.safety_mode import channel_mode
 from bot.domain import SafetyMode
 from bot.render import ROLE_LABELS
 
@@ -53,7 +53,8 @@ async def on_reveal(bot: SlackBot, body: Mapping[str, Any]) -> None:
         await _tell(bot, body, [GONE])
         return
     comparison_id, role = parsed
-    if await channel_mode(store, bot.runtime.settings, channel) is SafetyMode.WITHHOLD:
+    mode, _ = await channel_mode(store, bot.runtime.settings, PLATFORM, channel)
+    if mode is SafetyMode.WITHHOLD:
         log.info("spoiler click refused (channel withholds) %s", context)
         await _tell(bot, body, [WITHHELD])
         return

@@ -21,12 +21,13 @@ _DASH = r"(?:--|—|–)"
 _OPTION = re.compile(_DASH + r"(\S*)")
 _WORD = re.compile(r"\S+")
 _BLIND = "blind"
+_NO_BLIND = "no-blind"  # opts out where blind is the channel's default
 # Options of the core parser that take a value (their value word is skipped when scanning).
 _VALUED = {"pair", "framing", "max-tokens", "temperature", "seed"}
 
 COMPARE_HINT = (
-    "[--blind] [--pair NAME] [--framing NAME] [--max-tokens N] [--temperature T] [--seed S] "
-    "[--] PROMPT"
+    "[--blind|--no-blind] [--pair NAME] [--framing NAME] [--max-tokens N] [--temperature T] "
+    "[--seed S] [--] PROMPT"
 )
 LEADERBOARD_HINT = "[--channel #CHANNEL] [--pair NAME] [--since 7d] [--blind-only]"
 
@@ -43,10 +44,12 @@ def subcommand(text: str) -> tuple[str, str] | None:
     return None
 
 
-def take_blind(text: str) -> tuple[bool, str]:
-    """Take `--blind` out of the leading options: (given, the text without it). The prompt,
-    after the options, is left exactly as typed."""
-    blind, kept, rest = False, "", text
+def take_blind(text: str) -> tuple[bool | None, str]:
+    """Take `--blind` or `--no-blind` out of the leading options: (True, False, or None when
+    neither was given, the text without it). The prompt, after the options, is left exactly
+    as typed."""
+    blind: bool | None = None
+    kept, rest = "", text
     while True:
         stripped = rest.lstrip()
         match = _OPTION.match(stripped)
@@ -54,10 +57,10 @@ def take_blind(text: str) -> tuple[bool, str]:
             break  # the prompt (or a bare `--` before it) starts here
         name, has_equals, _ = match.group(1).partition("=")
         name = name.lower().replace("_", "-")
-        if name == _BLIND:
+        if name in (_BLIND, _NO_BLIND):
             if has_equals:
-                raise InputError(f"`--blind` takes no value: put it alone.\n{slack_usage()}")
-            blind, rest = True, stripped[match.end() :]
+                raise InputError(f"`--{name}` takes no value: put it alone.\n{slack_usage()}")
+            blind, rest = name == _BLIND, stripped[match.end() :]
             continue
         if name not in _VALUED:
             break  # `--help` or an unknown option: the core parser answers it

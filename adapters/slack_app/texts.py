@@ -21,9 +21,8 @@ from adapters.slack_app.safety_texts import (
     warning_line,
 )
 from adapters.slack_app.vote_texts import vote_line
-from bot.chat_flow import options_summary
 from bot.domain import CompareRequest, CompareSnapshot, Role, SideSnapshot, SideStatus
-from bot.render import ROLE_BLURBS, ROLE_LABELS, stats_line
+from bot.render import ROLE_BLURBS, ROLE_LABELS, options_summary, stats_line
 from bot.votes import other
 
 # Slack advises at most 4,000 characters for a readable message (`text` is cut at 40,000);

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 
-from adapters.slack_app.posting import PostPacer
+from adapters.slack_app.posting import PostPacer, transient
 from adapters.slack_app.safety_texts import reveal_value
 from adapters.slack_app.scheduler import UpdateScheduler
 from adapters.slack_app.texts import (
@@ -21,12 +21,12 @@ from adapters.slack_app.texts import (
     shown_order,
     side_replies,
 )
+from bot.chat.surface import MessageBook, NotDelivered
 from bot.domain import CompareRequest, CompareSnapshot, Role, SideSnapshot
-from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "slack"
+PLATFORM = "slack"  # how the store names this platform
 
 
 class SlackCompareView:
@@ -35,14 +35,14 @@ class SlackCompareView:
         *,
         posts: PostPacer,
         updates: UpdateScheduler,
-        store: Store,
+        book: MessageBook,
         channel_id: str,
         asked_by: str = "",
         intro: str | None = None,
     ) -> None:
         self._posts = posts
         self._updates = updates
-        self._store = store
+        self._book = book
         self.channel_id = channel_id
         self._asked_by = asked_by
         self._intro = intro  # escaped mrkdwn under the parent's first line (a demo's story)
@@ -63,11 +63,8 @@ class SlackCompareView:
         text = parent_text(snapshot, self._asked_by, self._intro)
         self.parent_ts = await self._posts.post(self.channel_id, text)
         self._shown[self.parent_ts] = Reply(text)
-        await self._remember(self.parent_ts, None, 0, "parent")
-        try:
-            await self._store.set_thread(snapshot.comparison_id, self.parent_ts)
-        except Exception:
-            log.exception("comparison #%d: storing the thread failed", snapshot.comparison_id)
+        await self._book.message(self.channel_id, self.parent_ts, None, 0, "parent")
+        await self._book.thread(self.parent_ts)
         await self._sync(snapshot)
 
     async def update(self, snapshot: CompareSnapshot) -> None:
@@ -87,9 +84,17 @@ class SlackCompareView:
             # The parent changes only for what is known at the end: a flagged prompt, or a
             # notice from the core (say, the comparison could not be saved).
             self._edit(self.parent_ts, Reply(parent_text(snapshot, self._asked_by, self._intro)))
+        except Exception as exc:
+            if transient(exc):
+                raise NotDelivered(repr(exc)) from exc
+            raise
         finally:
             # Even if a new part could not be posted, the edits already queued are delivered.
-            await self._updates.settle(self.comparison_id)
+            given_up = await self._updates.settle(self.comparison_id)
+        if given_up:
+            for _, ts in given_up:
+                self._shown.pop(ts, None)  # submitted again on the next try
+            raise NotDelivered(f"{len(given_up)} message(s) not updated")
 
     async def _sync(self, snapshot: CompareSnapshot) -> None:
         """Make the thread show `snapshot`: edit changed parts, post new ones."""
@@ -121,7 +126,7 @@ class SlackCompareView:
             )
             replies.append(ts)
             self._shown[ts] = reply
-            await self._remember(ts, side.role, part, "output")
+            await self._book.message(self.channel_id, ts, side.role, part, "output")
 
     def _edit(self, ts: str, reply: Reply) -> None:
         """Hand a changed message to the scheduler (it sends the latest when the budget allows)."""
@@ -134,13 +139,3 @@ class SlackCompareView:
             blocks = []  # an empty list removes blocks; leaving it out would keep them
         self._updates.submit(self.comparison_id, self.channel_id, ts, reply.text, blocks)
         self._shown[ts] = reply
-
-    async def _remember(self, ts: str, role: Role | None, part: int, kind: str) -> None:
-        assert self.comparison_id is not None
-        try:
-            await self._store.add_message(
-                self.comparison_id, PLATFORM, self.channel_id, ts, role=role, part=part, kind=kind
-            )
-        except Exception:
-            # The message is up and the comparison is stored; only its vote link is lost.
-            log.exception("comparison #%d: storing message %s failed", self.comparison_id, ts)

@@ -67,7 +67,7 @@ class Bot:
 
     async def settled(self, within: float = 8.0) -> None:
         """Until every comparison started so far has finished and shown its final text."""
-        await asyncio.wait_for(self.client.ctx.keeper.wait(), within)
+        await asyncio.wait_for(self.client.chat.keeper.wait(), within)
 
     def parent(self, rec: InteractionRecord) -> StoredMessage:
         assert rec.original_message_id is not None, "no message was created for this command"

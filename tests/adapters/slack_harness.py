@@ -72,7 +72,12 @@ class Slack:
 
     async def settled(self, within: float = 8.0) -> None:
         """Until every comparison started so far has finished and shown its last text."""
-        await asyncio.wait_for(self.bot.tasks.wait(), within)
+
+        async def both() -> None:
+            await self.bot.chat.keeper.wait()
+            await self.bot.tasks.wait()
+
+        await asyncio.wait_for(both(), within)
 
     def parents(self, channel: str | None = None) -> list[Message]:
         channel = channel or self.fake.channel_id
@@ -94,6 +99,7 @@ async def slack_bot(
     **bot_options: Any,
 ) -> AsyncIterator[Slack]:
     fake_settings = {**FAKE_UPDATES, **(fake_options or {})}
+    bot_options.setdefault("cleanup", 3.0)  # seconds a stopped comparison gets to show
     async with SlackFake(**fake_settings) as fake, open_runtime(settings) as runtime:
         client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
         bot = SlackBot(
@@ -117,7 +123,7 @@ async def slack_bot(
                 async with TestClient(server) as http:
                     yield Slack(fake, bot, http)
         finally:
-            await bot.aclose(grace=0, cleanup=3.0)
+            await bot.aclose(grace=0)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:

@@ -10,7 +10,7 @@ import pytest
 from tests.adapters.discord_harness import discord_bot  # first: it silences the audioop warning
 
 # isort: on
-from adapters.discord_bot.compare_flow import NEEDS_PROMPT, PROMPT_AND_DEMO
+from bot.chat.admission import NEEDS_PROMPT, PROMPT_AND_DEMO
 from bot.config import Settings
 from tests.adapters.discord_harness import settings_maker
 from tests.conftest import SMALL_PAIR
@@ -38,7 +38,7 @@ async def test_a_demo_runs_its_prompt_framing_and_settings_with_its_explanation(
 ) -> None:
     ollama.default_script = Script(tokens=["Q: next? ", "A: yes"])
     async with discord_bot(bot_settings()) as bot:
-        demo = bot.client.ctx.demos["surgeon"]
+        demo = bot.client.chat.demos["surgeon"]
         rec = await bot.compare(None, demo="surgeon")
         await bot.settled()
         parent = bot.parent(rec)

@@ -23,11 +23,11 @@ from tests.adapters.discord_harness import (  # first: it silences discord.py's 
 )
 
 # isort: on
-from adapters.discord_bot.compare_flow import INVISIBLE
 from adapters.discord_bot.display import REPLACEMENT, ZWSP, contain_bidi, spoiler
 from adapters.discord_bot.layout import output_messages, split_for_discord
 from bot.config import Settings
 from bot.domain import CompareSnapshot, Role, SafetyMode, SafetyNote, SafetyStatus, SideStatus
+from bot.requests import INVISIBLE
 from tests.adapters.test_discord_layout import REQUEST, side
 from tests.fakes.discord_fake import FLAG_EPHEMERAL
 from tests.fakes.ollama_fake import OllamaFake, Script

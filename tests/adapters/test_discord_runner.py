@@ -23,8 +23,9 @@ import discord
 from adapters.discord_bot import run
 from adapters.discord_bot.client import TwinbotClient
 from adapters.discord_bot.health import DiscordUnhealthy, gateway_check
-from adapters.discord_bot.queueing import NOT_STARTED_RESTART, RESTARTING
 from adapters.discord_bot.runner import serve
+from bot.chat.admission import RESTARTING
+from bot.chat.service import NOT_STARTED as NOT_STARTED_RESTART
 from bot.config import Settings
 from bot.runtime import open_runtime
 from bot.store import Store

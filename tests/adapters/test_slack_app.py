@@ -77,7 +77,7 @@ async def test_shutdown_stops_a_comparison_and_still_shows_and_stores_it(
                 "b3 " in c.params.get("text", "") for c in slack.fake.calls_to("chat.update")
             )
         )
-        await slack.bot.aclose(grace=0, cleanup=3)
+        await slack.bot.aclose(grace=0)
         [parent] = slack.parents()
         base, footer, _ = side_output(slack.replies(parent), "Base")
         assert footer == ":octagonal_sign: stopped before the model finished"
@@ -97,7 +97,7 @@ async def test_shutdown_grace_lets_a_running_comparison_finish(
     async with slack_bot(settings) as slack:
         await slack.command("short")
         await slack.fake.wait_for(lambda: len(slack.fake.calls_to("chat.postMessage")) == 3)
-        await slack.bot.aclose(grace=5, cleanup=1)
+        await slack.bot.aclose(grace=5)
         [parent] = slack.parents()
         base, footer, _ = side_output(slack.replies(parent), "Base")
         assert base == "".join(f"b{n} " for n in range(10))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from adapters.slack_app.texts import MESSAGE_LIMIT
-from bot.chat_flow import CHANNEL_NOT_ALLOWED
+from bot.chat.admission import CHANNEL_NOT_ALLOWED
 from bot.config import Settings
 from bot.domain import Role
 from tests.adapters.slack_harness import Slack, side_output, slack_bot
@@ -160,7 +160,7 @@ async def test_socket_mode_refusals_are_the_ack_payload(settings: Settings):
         )
         assert ack.payload == {
             "text": "`--seed` takes a whole number, like `--seed 42` (got `x`).\n"
-            "Usage: `/compare [--blind] [--pair NAME] [--framing NAME] [--max-tokens N] "
+            "Usage: `/compare [--blind|--no-blind] [--pair NAME] [--framing NAME] [--max-tokens N] "
             "[--temperature T] [--seed S] [--] PROMPT`",
             "response_type": "ephemeral",
         }
@@ -173,7 +173,7 @@ async def test_bad_syntax_gets_the_usage_line_escaped(settings: Settings):
         assert body == {
             "text": "Unknown option `--colour`. Options: `--pair`, `--framing`, `--max-tokens`, "
             "`--temperature`, `--seed`. A prompt that starts with a dash goes after `--`.\n"
-            "Usage: `/compare [--blind] [--pair NAME] [--framing NAME] [--max-tokens N] "
+            "Usage: `/compare [--blind|--no-blind] [--pair NAME] [--framing NAME] [--max-tokens N] "
             "[--temperature T] [--seed S] [--] PROMPT`",
             "response_type": "ephemeral",
         }

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
+from adapters.slack_app.mrkdwn import escape
 from adapters.slack_app.queueing import STARTING_TEXT
+from bot.chat.service import NOT_STARTED
 from bot.config import Settings
 from tests.adapters.slack_harness import Slack, side_output, slack_bot
 from tests.conftest import SMALL_PAIR
@@ -105,16 +107,17 @@ async def test_a_full_queue_refuses_politely_and_runs_nothing(
     settings = queued_settings(make_settings, ollama, delay=1.5, max_waiting=0)
     async with slack_bot(settings) as slack:
         await command(slack, "U0FIRST")
-        refused = await command(slack, "U0SECOND")
+        # Refused in the ack itself, before any rate-limit token or message is spent.
+        body = await slack.ack_json("from U0SECOND", user_id="U0SECOND", channel_id="CU0SECOND")
         await slack.settled()
-        [body] = slack.fake.responses_to(refused)
         assert body["response_type"] == "ephemeral"
-        assert body["text"].startswith("twinbot is at capacity right now, so your comparison did ")
+        assert body["text"].startswith("twinbot is busy: 0 comparisons are already waiting.")
         assert body["text"].endswith(" s.") and "Try again in about " in body["text"]
         assert slack.parents("CU0SECOND") == []
         assert await slack.bot.runtime.store.comparison(2) is None
         errors = slack.bot.runtime.metrics.registry
-        assert errors.get_sample_value("twinbot_errors_total", {"kind": "queue_full"}) == 1.0
+        refused = {"kind": "refused_queue_full"}
+        assert errors.get_sample_value("twinbot_errors_total", refused) == 1.0
 
 
 async def test_admins_skip_the_rate_limit_and_a_full_queue(
@@ -126,18 +129,19 @@ async def test_admins_skip_the_rate_limit_and_a_full_queue(
     async with slack_bot(settings) as slack:
         # Each in its own channel, so that only the user's own limit could stop the next one.
         admin = [await command(slack, "U0ADMIN", f"C0ADMIN{n}") for n in range(3)]
-        refused = await command(slack, "U0PLEB")
-        limited = await slack.ack_json("again", user_id="U0PLEB", channel_id="CU0PLEB")
-        assert limited["text"].startswith("You have reached the comparison limit.")
+        refused = await slack.ack_json("from U0PLEB", user_id="U0PLEB", channel_id="CU0PLEB")
+        assert refused["text"].startswith("twinbot is busy: ")
         await slack.settled()
         # All three ran, though the queue was full and the user's burst is 1: they waited
         # their turn (and may have been told their place), but none was refused.
         assert all(len(slack.parents(f"C0ADMIN{n}")) == 1 for n in range(3))
         told = [body["text"] for path in admin for body in slack.fake.responses_to(path)]
-        assert not any("at capacity" in text for text in told)
+        assert not any("already waiting" in text for text in told)  # never refused
         assert slack.bot.runtime.queue.running == 0
-        [body] = slack.fake.responses_to(refused)
-        assert body["text"].startswith("twinbot is at capacity right now")
+        # The refusal cost no token: with the queue free again, the user's one token is there.
+        again = await command(slack, "U0PLEB")
+        await slack.settled()
+        assert again and len(slack.parents("CU0PLEB")) == 1
 
 
 async def test_a_shutdown_tells_waiting_users_and_stores_the_running_one_as_interrupted(
@@ -153,10 +157,8 @@ async def test_a_shutdown_tells_waiting_users_and_stores_the_running_one_as_inte
         await fake.wait_for(
             lambda: any("b2 " in c.params["text"] for c in fake.calls_to("chat.update"))
         )
-        await slack.bot.aclose(grace=0, cleanup=3)
-        assert fake.ephemerals_shown(waiting) == [
-            "twinbot stopped before your comparison's turn came, so it did not run."
-        ]
+        await slack.bot.aclose(grace=0)
+        assert fake.ephemerals_shown(waiting) == [escape(NOT_STARTED)]
         [parent] = slack.parents("CU0FIRST")
         _, footer, _ = side_output(slack.replies(parent), "Base")
         assert footer == ":octagonal_sign: stopped before the model finished"

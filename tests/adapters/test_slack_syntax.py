@@ -22,13 +22,14 @@ from bot.inline_options import CompareArgs, parse_inline
         ("—blind  two\n lines", True, "  two\n lines"),  # a phone's dash
         ("--pair x --BLIND --seed 3  hi  --blind", True, "--pair x --seed 3  hi  --blind"),
         ("--max-tokens=4 --blind x", True, "--max-tokens=4 x"),
-        ("hi --blind", False, "hi --blind"),  # in the prompt: kept as typed
-        ("-- --blind is a flag", False, "-- --blind is a flag"),
-        ("--pair --blind x", False, "--pair --blind x"),  # a missing value: the core says so
-        ("--colour red --blind x", False, "--colour red --blind x"),
+        ("--no-blind x", False, " x"),  # opting out where blind is the channel's default
+        ("hi --blind", None, "hi --blind"),  # in the prompt: kept as typed
+        ("-- --blind is a flag", None, "-- --blind is a flag"),
+        ("--pair --blind x", None, "--pair --blind x"),  # a missing value: the core says so
+        ("--colour red --blind x", None, "--colour red --blind x"),
     ],
 )
-def test_take_blind_only_from_the_leading_options(text: str, blind: bool, rest: str):
+def test_take_blind_only_from_the_leading_options(text: str, blind: bool | None, rest: str):
     assert take_blind(text) == (blind, rest)
 
 

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_app.posting import PostBudget, PostPacer
 from adapters.slack_app.scheduler import Budget, UpdateScheduler
 from adapters.slack_app.view import SlackCompareView
+from bot.chat.service import StoreBook
 from bot.config import Settings
 from bot.domain import Role
 from bot.runtime import Runtime, open_runtime
@@ -47,8 +48,10 @@ class Rig:
     updates: UpdateScheduler
 
     def view(self, channel: str | None = None) -> SlackCompareView:
+        book = StoreBook(self.runtime.store, "slack")
+        book.bind(1)  # the first comparison of a fresh database
         return SlackCompareView(
-            posts=self.posts, updates=self.updates, store=self.runtime.store,
+            posts=self.posts, updates=self.updates, book=book,
             channel_id=channel or self.fake.channel_id, asked_by="ann",
         )  # fmt: skip
 

@@ -37,18 +37,17 @@ def vote_count(slack: Slack, choice: str) -> float:
     return metrics.registry.get_sample_value("twinbot_votes_total", {"choice": choice}) or 0.0
 
 
-async def test_the_four_choices_are_seeded_on_the_parent_once_it_finished(
-    settings: Settings, ollama: OllamaFake
-):
+async def test_the_four_choices_are_seeded_on_the_parent(settings: Settings, ollama: OllamaFake):
     async with slack_bot(settings) as slack:
         parent = await one_comparison(slack)
         await slack.fake.wait_for(lambda: len(slack.fake.calls_to("reactions.add")) == 4)
         assert parent.reactions == ["a", "b", "handshake", "-1"]
         for reply in slack.replies(parent):
             assert reply.reactions == []  # the parent alone shows both sides
-        # Seeded only after the last edit: the comparison was finished.
-        last_update = max(c.at for c in slack.fake.calls_to("chat.update"))
-        assert min(c.at for c in slack.fake.calls_to("reactions.add")) >= last_update
+        # Seeded once the parent is up (as on Discord), so people see the choices while the
+        # outputs stream; the posts of the replies are never held up by them.
+        first_post = min(c.at for c in slack.fake.calls_to("chat.postMessage"))
+        assert min(c.at for c in slack.fake.calls_to("reactions.add")) >= first_post
         assert "Vote with a reaction on this message: :a: base better" in parent.text
 
 
@@ -162,7 +161,7 @@ def blind_part(text: str) -> tuple[str, str]:
 
 
 class Toss:
-    """Stands in for the `random` module in adapters.slack_app.command: a fixed coin toss."""
+    """Stands in for the `random` module in bot.chat.admission: a fixed coin toss."""
 
     def __init__(self, result: Role) -> None:
         self.result = result
@@ -176,7 +175,7 @@ class Toss:
 async def test_blind_shows_a_and_b_without_names_then_reveals_on_the_first_vote(
     settings: Settings, ollama: OllamaFake, monkeypatch: pytest.MonkeyPatch, first: Role
 ):
-    monkeypatch.setattr("adapters.slack_app.command.random", Toss(first))
+    monkeypatch.setattr("bot.chat.admission.random", Toss(first))
     ollama.script(BASE, Script(tokens=["base ", "words"], delay=0.02))
     ollama.script(INSTRUCT, Script(tokens=["instruct ", "words"], delay=0.02))
     async with slack_bot(settings) as slack:

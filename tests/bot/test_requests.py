@@ -12,7 +12,8 @@ from bot.errors import InputError
     [
         ("", {}, "empty"),
         ("   \n\t ", {}, "empty"),
-        ("\u200b\u200d\ufeff \u2066", {}, "empty"),
+        ("\u200b\u200d\ufeff \u2066", {}, "shows as nothing"),
+        ("\u3164\u2800", {}, "shows as nothing"),  # Hangul filler, braille blank
         ("x" * 4001, {}, "limit is 4,000"),
         ("hi\x00there", {}, "control character \\(U\\+0000\\)"),
         ("bell\x07", {}, "U\\+0007"),

@@ -1,0 +1,66 @@
+"""What a platform hands the core for one `/compare`, and the parent message's state.
+
+Both are neutral: ids are opaque strings, and nothing here says how a platform shows them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from bot.demos import Demo
+from bot.domain import CompareRequest, Requester, SafetyMode, SafetyNote
+from bot.inline_options import CompareArgs
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCommand:
+    """A parsed `/compare`: who asked where, with what. The adapter fills it in; the core
+    decides everything else (admission, blinding, queueing, the gate, votes)."""
+
+    requester: Requester
+    args: CompareArgs
+    blind: bool | None = None  # asked for (True), opted out (False), or the channel's default
+    demo: str | None = None  # a demo's name: it brings its own prompt and settings
+    exempt: bool = False  # an admin, as the platform decides: no rate limit, no queue refusal
+    # The channel and, for a thread, the channel above it: a setting naming a channel covers
+    # its threads too. The first is where the command was typed.
+    places: tuple[str, ...] = ()
+    nsfw: bool = False  # the channel is marked age-restricted (its own safety default)
+    in_server: bool = True  # False for a direct message: twinbot runs in servers only
+
+    @property
+    def home(self) -> str:
+        """The channel whose settings apply (a thread's parent channel)."""
+        return self.places[-1] if self.places else (self.requester.channel_id or "")
+
+    def context(self) -> str:
+        """Who, where and what, for the operator's log."""
+        who = self.requester
+        return (
+            f"/compare platform={who.platform} user={who.user_id} "
+            f"channel={who.channel_id} workspace={who.workspace_id}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Parent:
+    """The parent message of one comparison: what never changes, then what does."""
+
+    request: CompareRequest
+    demo: Demo | None = None  # the demo it runs: its title and one-line story
+    mode: SafetyMode = SafetyMode.OFF
+    queued: bool = False  # waits for a free place
+    ahead: int | None = None  # comparisons served first; None until the queue says
+    prompt: SafetyNote | None = None  # the guard's verdict on the prompt
+    outcome: str | None = None  # a last line when the comparison did not run
+    notice: str | None = None  # something the requester should know (e.g. not saved)
+
+    def waiting(self, ahead: int) -> Parent:
+        return dataclasses.replace(self, queued=True, ahead=ahead)
+
+    def started(self) -> Parent:
+        return dataclasses.replace(self, queued=False, ahead=None)
+
+    def ended(self, line: str) -> Parent:
+        return dataclasses.replace(self, queued=False, ahead=None, outcome=line)

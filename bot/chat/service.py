@@ -1,0 +1,322 @@
+"""`/compare` in a chat, from admission to the last edit, for every platform.
+
+`compare` decides at once (no I/O but the channel's safety mode, bounded) and acknowledges;
+the comparison then runs as a background task: wait for the place already taken, run both
+sides through the channel's safety gate, deliver the final text (retried while the platform
+fails transiently), seed the vote reactions, and arm the blind reveal. Shutdown drains:
+nothing new is taken, waiting comparisons end with a line saying so, running ones get the
+grace to finish and are then stopped, each still showing an honest final state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from datetime import UTC, datetime
+
+from bot.chat.admission import Admission, Admitted, Refusal
+from bot.chat.command import ChatCommand, Parent
+from bot.chat.keeper import Intake, TaskKeeper
+from bot.chat.reveal import Revealer
+from bot.chat.safety_mode import channel_mode
+from bot.chat.surface import ChatSurface, NotDelivered, RevealAnnouncer, ShowFailed
+from bot.chat.vote_service import VoteService
+from bot.compare import CompareView
+from bot.demos import Demo, load_demos
+from bot.domain import CompareSnapshot, Role, SafetyMode
+from bot.errors import PromptsError
+from bot.limits import RateLimiter, limiter_from_settings
+from bot.runtime import Runtime
+from bot.safety import GatedView
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+NOT_STARTED = "⏹️ twinbot restarted before this comparison's turn, so it did not run."
+INTERNAL_ERROR = "twinbot hit an internal error; the operator log has the details."
+SETTLE = 5.0  # seconds the last parent edit may take after a comparison ends
+FINAL_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between final-text attempts
+FINAL_PATIENCE = 600.0  # while not shutting down, how long a final text is retried
+STORE_ATTEMPTS = 3
+
+
+def load_demos_or_error(runtime: Runtime) -> dict[str, Demo] | PromptsError:
+    """Read once at start-up; a broken demos file costs the demos, not comparisons."""
+    try:
+        return load_demos(runtime.settings.prompts_dir, runtime.catalog)
+    except PromptsError as exc:
+        log.error("demos unavailable: %s", exc)
+        return exc
+
+
+class ChatService:
+    def __init__(
+        self,
+        runtime: Runtime,
+        platform: str,
+        announcer: RevealAnnouncer,
+        *,
+        allowed_channels: Collection[str] = (),
+        limiter: RateLimiter | None = None,
+        cleanup: float = 5.0,
+    ) -> None:
+        settings = runtime.settings
+        self.runtime = runtime
+        self.platform = platform
+        self.keeper = TaskKeeper()  # every comparison after its acknowledgement
+        self.intake = Intake()
+        self.limiter = limiter or limiter_from_settings(settings)
+        self.demos = load_demos_or_error(runtime)
+        self.revealer = Revealer(runtime.store, announcer, platform, settings.blind_reveal_after)
+        self.votes = VoteService(runtime.store, self.revealer, runtime.metrics)
+        self._admission = Admission(
+            settings, runtime.catalog, self.limiter, runtime.queue, self.intake, self.demos,
+            allowed_channels,
+        )  # fmt: skip
+        self._cleanup = cleanup  # seconds a stopped comparison gets to show its final state
+        self._deadline: float | None = None  # loop time by which shutdown must be done
+
+    async def start(self) -> None:
+        """Once connected: re-arm the blind reveal timers a restart would otherwise lose."""
+        await self.revealer.rearm()
+
+    async def compare(self, command: ChatCommand, surface: ChatSurface) -> bool:
+        """Admit or refuse `command`, acknowledge, and run it in the background. True if it
+        was admitted (then it always ends in a final state on the surface)."""
+        run = _Run(self, command, surface)
+        outcome = self._admission.admit(command, run.on_position)
+        if isinstance(outcome, Refusal):
+            self.runtime.metrics.errors.labels(f"refused_{outcome.reason}").inc()
+            log.info("refused %s: %s: %s", command.context(), outcome.reason, outcome.message)
+            await surface.refuse(outcome.message)
+            return False
+        store, settings = self.runtime.store, self.runtime.settings
+        mode, _ = await channel_mode(
+            store, settings, self.platform, command.home, nsfw=command.nsfw
+        )
+        parent = Parent(outcome.request, outcome.demo, mode, queued=outcome.place.waiting)
+        try:
+            await run.acknowledge(parent)
+        except Exception as exc:
+            outcome.place.release()
+            log.error("could not acknowledge %s: %r", command.context(), exc)
+            return False
+        self.keeper.spawn(run.run(outcome), name=f"compare {command.context()}")
+        return True
+
+    def final_deadline(self) -> float:
+        """Until when a final text is retried: the shutdown's end, else a generous while."""
+        now = asyncio.get_running_loop().time()
+        return self._deadline if self._deadline is not None else now + FINAL_PATIENCE
+
+    def gate(self, view: CompareView, mode: SafetyMode) -> CompareView:
+        if mode is SafetyMode.OFF:
+            return view
+        return GatedView(view, self.runtime.guard, mode, self.runtime.settings.guard_chunk_chars)
+
+    async def drain(self, grace: float) -> None:
+        """Take no new commands; comparisons still waiting never start; running ones get
+        `grace` seconds, then are stopped (each shows and stores what it has)."""
+        self._deadline = asyncio.get_running_loop().time() + grace + self._cleanup
+        dropped = self.intake.close()
+        log.info(
+            "draining: %d comparison(s) running get %g s to finish; %d waiting dropped",
+            len(self.keeper) - dropped,
+            grace,
+            dropped,
+        )
+        await self.keeper.close(grace, self._cleanup)
+
+    async def close(self) -> None:
+        """Whatever `drain` left is stopped at once; then the reveal timers."""
+        if self._deadline is None:
+            self._deadline = asyncio.get_running_loop().time() + self._cleanup
+        self.intake.close()
+        await self.keeper.close(0.0, self._cleanup)
+        await self.revealer.close()
+
+
+class _Run:
+    """One admitted comparison: its parent's state, and its life after the acknowledgement."""
+
+    def __init__(self, service: ChatService, command: ChatCommand, surface: ChatSurface) -> None:
+        self._service = service
+        self._command = command
+        self._surface = surface
+        self._parent: Parent | None = None
+        self._acknowledged = False
+        self._started = False
+        self._ahead: int | None = None  # a place the queue told before the acknowledgement
+
+    def _show(self, parent: Parent) -> None:
+        self._parent = parent
+        if self._acknowledged:
+            self._surface.show_parent(parent)
+
+    async def on_position(self, ahead: int) -> None:
+        """The queue's callback (from a task of its own, maybe after the start: then stale)."""
+        self._ahead = ahead
+        if self._parent is not None and not self._started and self._parent.outcome is None:
+            self._show(self._parent.waiting(ahead))
+
+    async def acknowledge(self, parent: Parent) -> None:
+        if parent.queued and self._ahead is not None:
+            parent = parent.waiting(self._ahead)
+        self._parent = parent
+        await self._surface.acknowledge(parent)
+        self._acknowledged = True
+        if self._parent != parent:  # the place moved while the platform answered
+            self._surface.show_parent(self._parent)
+
+    async def run(self, admitted: Admitted) -> None:
+        service, surface = self._service, self._surface
+        where = self._command.context()
+        try:
+            with service.intake.waiting_for_a_place():
+                await admitted.place.__aenter__()
+            try:
+                self._started = True
+                assert self._parent is not None
+                self._show(self._parent.started())
+                await self._compare(admitted)
+            finally:
+                admitted.place.release()
+        except asyncio.CancelledError:
+            if not self._started and self._parent is not None:
+                self._show(self._parent.ended(NOT_STARTED))
+            await surface.settle(2.0)  # the last word, while the platform is still up
+            raise
+        except ShowFailed as exc:
+            log.warning("comparison for %s could not be shown: %s", where, exc)
+            service.runtime.metrics.errors.labels("not_shown").inc()
+        except Exception:
+            log.exception("comparison for %s could not run", where)
+            service.runtime.metrics.errors.labels("internal").inc()
+            await surface.tell(INTERNAL_ERROR)
+        await surface.settle(SETTLE)
+
+    async def _compare(self, admitted: Admitted) -> None:
+        service, surface = self._service, self._surface
+        assert self._parent is not None
+        book = StoreBook(service.runtime.store, service.platform)
+        view = _Delivering(surface, surface.output_view(self._parent, book), book, service)
+        created = datetime.now(UTC)
+        try:
+            final = await service.runtime.service.run(
+                admitted.request, service.gate(view, self._parent.mode)
+            )
+        finally:
+            if view.seeding is not None:  # the choices, while the outputs stream
+                await asyncio.gather(view.seeding, return_exceptions=True)
+        if final.prompt_safety is not None or final.notice:
+            self._show(_with_final(self._parent, final))
+        if admitted.request.blind and final.comparison_id:
+            service.revealer.reveal_at(final.comparison_id, created)
+
+
+def _with_final(parent: Parent, final: CompareSnapshot) -> Parent:
+    return dataclasses.replace(parent, prompt=final.prompt_safety, notice=final.notice)
+
+
+_Write = Callable[[], Awaitable[None]]
+
+
+class StoreBook:
+    """The core's `MessageBook`: a view's messages and thread, stored for the votes."""
+
+    def __init__(self, store: Store, platform: str) -> None:
+        self._store = store
+        self._platform = platform
+        self.comparison_id = 0  # known once the comparison is stored
+
+    def bind(self, comparison_id: int) -> None:
+        self.comparison_id = comparison_id
+
+    async def message(
+        self, channel_id: str, message_id: str, role: Role | None, part: int, kind: str
+    ) -> None:
+        def write() -> Awaitable[None]:
+            return self._store.add_message(
+                self.comparison_id, self._platform, channel_id, message_id,
+                role=role, part=part, kind=kind,
+            )  # fmt: skip
+
+        await self._retry(f"message {message_id}", write)
+
+    async def thread(self, thread_id: str) -> None:
+        await self._retry(
+            f"thread {thread_id}", lambda: self._store.set_thread(self.comparison_id, thread_id)
+        )
+
+    async def _retry(self, what: str, write: _Write) -> None:
+        """A few tries (a lock usually lifts); the message stays on screen either way, only
+        reactions on it would not count."""
+        if not self.comparison_id:
+            return
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                await write()
+                return
+            except Exception as exc:
+                if attempt == STORE_ATTEMPTS:
+                    log.error(
+                        "comparison #%d: storing %s failed: %r", self.comparison_id, what, exc
+                    )
+                    return
+                await asyncio.sleep(0.5 * attempt)
+
+
+class _Delivering:
+    """The surface's view as the core runs it: the book learns the comparison's id, the vote
+    choices are seeded once the outputs are up, and the final text is tried again (with
+    backoff) while the platform fails transiently."""
+
+    def __init__(
+        self, surface: ChatSurface, inner: CompareView, book: StoreBook, service: ChatService
+    ) -> None:
+        self._surface = surface
+        self._inner = inner
+        self._book = book
+        self._service = service
+        self.seeding: asyncio.Task[None] | None = None
+
+    @property
+    def update_interval(self) -> float:
+        return self._inner.update_interval
+
+    async def start(self, snapshot: CompareSnapshot) -> None:
+        self._book.bind(snapshot.comparison_id)
+        await self._inner.start(snapshot)
+        self.seeding = asyncio.create_task(self._surface.seed_votes(), name="seed the votes")
+
+    async def update(self, snapshot: CompareSnapshot) -> None:
+        await self._inner.update(snapshot)
+
+    async def finish(self, snapshot: CompareSnapshot) -> None:
+        deadline = self._service.final_deadline()
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._inner.finish(snapshot)
+                return
+            except NotDelivered as exc:
+                pause = FINAL_BACKOFF[min(attempt, len(FINAL_BACKOFF)) - 1]
+                if loop.time() + pause > deadline:
+                    log.error(
+                        "comparison #%d: the final text was not delivered after %d attempts: %s",
+                        snapshot.comparison_id,
+                        attempt,
+                        exc,
+                    )
+                    raise
+                log.warning(
+                    "comparison #%d: final text not delivered (%s); again in %g s",
+                    snapshot.comparison_id,
+                    exc,
+                    pause,
+                )
+                await asyncio.sleep(pause)
