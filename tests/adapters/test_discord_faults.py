@@ -60,7 +60,7 @@ async def test_429s_on_edits_are_waited_out_counted_and_the_final_text_arrives(
         await bot.settled()
         [both] = bot.outputs(rec)
         assert both.embeds[0]["description"] == "".join(tokens)
-        assert both.embeds[0]["footer"]["text"].startswith("12 tokens")
+        assert both.embeds[0]["footer"]["text"].startswith("13 tokens")
         statuses = [r.status for r in thread_writes(bot.fake, bot.thread(rec).id)]
         print(f"\n429 fault: thread writes {statuses}, metric {counted_429s(bot):g}")
         assert statuses.count(429) == 3 and statuses[-1] == 200

@@ -56,7 +56,7 @@ async def test_base_side_is_raw_generate_with_framed_prompt_and_stops(
     }
     assert not {"template", "system", "context"} & body.keys()
     assert stats.done_reason == "stop"
-    assert stats.eval_count == 4
+    assert stats.eval_count == 5  # four tokens and end-of-text
 
 
 async def test_instruct_side_is_chat_with_plain_prompt_and_think_off(
@@ -72,7 +72,7 @@ async def test_instruct_side_is_chat_with_plain_prompt_and_think_off(
     assert body["think"] is False
     # Same sampling options on both sides; the framing's stops belong to the base side only.
     assert body["options"] == {"num_predict": 50, "temperature": 0.3, "seed": 7}
-    assert stats.eval_count == 4
+    assert stats.eval_count == 5  # four tokens and end-of-text
     assert stats.tokens_per_s is not None and stats.tokens_per_s > 0
     assert stats.first_token_s is not None and stats.first_token_s >= 0
 
@@ -202,7 +202,7 @@ async def test_line_breaking_code_points_in_model_output_arrive_intact(
     ollama.script(BASE, Script(tokens=tokens))
     text, stats = await run(backend_for(ollama.url), Role.BASE, make_request())
     assert text == "".join(tokens)
-    assert stats.eval_count == len(tokens)
+    assert stats.eval_count == len(tokens) + 1  # and end-of-text
 
 
 async def test_escaping_survives_any_chunk_boundary():
