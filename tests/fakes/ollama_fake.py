@@ -328,7 +328,6 @@ class OllamaFake:
         tokens = script.reply(body) if script.reply is not None else script.tokens
         if self.on_stream_start is not None:
             self.on_stream_start(model)
-        self.loaded.add(model)
         if script.kill_runner_after is not None:
             self._dying[model] = asyncio.Event()
         self.active_streams += 1
@@ -336,7 +335,8 @@ class OllamaFake:
         self._active_threads.append(threads)
         pending = ""
         try:
-            await asyncio.sleep(script.first_delay)
+            await asyncio.sleep(script.first_delay)  # loading the model, reading the prompt
+            self.loaded.add(model)
             for index, token in enumerate([*tokens, None]):
                 if limit >= 0 and answer.eval_count >= limit:
                     answer.done_reason = "length"
@@ -488,8 +488,11 @@ class OllamaFake:
     @staticmethod
     def _v1_error(status: int, message: str, kind: str) -> web.Response:
         payload = {"error": {"message": message, "type": kind, "param": None, "code": None}}
+        # These go through Go's json.Encoder, which ends the body with a newline.
         return web.Response(
-            status=status, body=go_json(payload), headers={"Content-Type": "application/json"}
+            status=status,
+            body=go_json(payload) + b"\n",
+            headers={"Content-Type": "application/json"},
         )
 
     async def _v1_models(self, request: web.Request) -> web.Response:
