@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from bot.backend import Backend
 from bot.domain import CompareRequest, Role, SideStats
+from bot.render import counted
 
 PROMPT = "The history of the printing press begins"
 # A comparison within this factor of its slower side runs its twins in parallel; above it they
@@ -124,7 +125,7 @@ def report(measured: Measurement, request: CompareRequest) -> list[str]:
 
 def _speed(run: Run) -> str:
     speed = "?" if run.tokens_per_s is None else f"{run.tokens_per_s:.1f}"
-    return f"{speed} tokens/s ({run.tokens} tokens in {run.wall_s:.2f} s)"
+    return f"{speed} tokens/s ({counted(run.tokens, 'token')} in {run.wall_s:.2f} s)"
 
 
 def _ignore(_text: str) -> None:

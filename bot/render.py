@@ -19,6 +19,11 @@ def side_title(side: SideSnapshot) -> str:
     return f"{ROLE_LABELS[side.role]} · {side.model}"
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 token`, `2 tokens`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def stats_line(side: SideSnapshot) -> str:
     """The footer: tokens, speed, time to first token and why it stopped, from Ollama's figures."""
     if side.status is SideStatus.FAILED:
@@ -31,7 +36,7 @@ def stats_line(side: SideSnapshot) -> str:
     # A side that ended without a word says so, not the same "…" as one still waiting.
     parts = [] if side.text else ["no text"]
     if stats.eval_count is not None:
-        parts.append(f"{stats.eval_count} token{'' if stats.eval_count == 1 else 's'}")
+        parts.append(counted(stats.eval_count, "token"))
     if stats.tokens_per_s is not None:
         parts.append(f"{stats.tokens_per_s:.1f} tok/s")
     if stats.first_token_s is not None:
