@@ -37,7 +37,8 @@ def request_header(snapshot: CompareSnapshot) -> Text:
 
 def side_panel(side: SideSnapshot) -> Panel:
     body = Text(overflow="fold")  # fold, not ellipsis: text without spaces (CJK) must stay whole
-    body.append(side.text or "…", style="" if side.text else "dim")
+    placeholder = "(no text)" if side.finished else "…"
+    body.append(side.text or placeholder, style="" if side.text else "dim")
     failed = side.status is SideStatus.FAILED
     body.append("\n\n" + stats_line(side), style="bold red" if failed else "dim")
     return Panel(

@@ -21,7 +21,10 @@ from bot.errors import (
     BackendStreamError,
     BackendTimeout,
     BackendUnreachable,
+    ConnectionLost,
+    ModelError,
     ModelNotPulled,
+    RunnerDied,
 )
 from bot.line_safe import LineSafeTransport
 
@@ -94,7 +97,9 @@ class OllamaBackend:
         except httpx.TransportError:
             raise BackendUnreachable(self.host) from None
         except (httpx.HTTPStatusError, ValueError) as exc:
-            raise BackendStreamError(f"/api/version answered unexpectedly: {exc}") from None
+            raise BackendStreamError(
+                f"Ollama's /api/version answered unexpectedly: {exc}"
+            ) from None
 
     async def list_models(self) -> set[str]:
         try:
@@ -102,7 +107,7 @@ class OllamaBackend:
         except (ConnectionError, httpx.TransportError):
             raise BackendUnreachable(self.host) from None
         except ollama.ResponseError as exc:
-            raise BackendStreamError(f"/api/tags failed: {exc.error}") from None
+            raise BackendStreamError(f"Ollama could not list its models: {exc.error}") from None
         return {canonical_tag(m.model) for m in listing.models if m.model}
 
     async def run_side(self, role: Role, request: CompareRequest, on_text: TextSink) -> SideStats:
@@ -161,22 +166,24 @@ class OllamaBackend:
                         final = chunk
         except TimeoutError:
             if first_token_at is None:
-                raise BackendTimeout("the first token", self._timeouts.first_token) from None
+                cause = await self._first_token_cause(request.pair.tag(role))
+                raise BackendTimeout("the first token", self._timeouts.first_token, cause) from None
             raise BackendTimeout("the whole answer", self._timeouts.total) from None
         except (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout):
             raise BackendUnreachable(self.host) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout) as exc:
-            raise BackendStreamError(
-                f"the connection to Ollama broke ({type(exc).__name__})"
-            ) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout):
+            raise ConnectionLost(f"Ollama at {self.host}") from None
         except pydantic.ValidationError:
-            raise BackendStreamError("Ollama sent a chunk twinbot does not understand") from None
+            raise BackendStreamError(
+                "Ollama sent a chunk twinbot does not understand; is the server newer than "
+                "the `ollama` library twinbot runs with?"
+            ) from None
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
         if final is None:
-            raise BackendStreamError("the stream ended before Ollama's final chunk")
+            raise ConnectionLost(f"Ollama at {self.host}")
         return SideStats(
             done_reason=final.done_reason,
             eval_count=final.eval_count,
@@ -188,20 +195,54 @@ class OllamaBackend:
             wall_s=loop.time() - started,
         )
 
+    async def loaded_models(self) -> set[str] | None:
+        """The tags Ollama holds in memory now (`/api/ps`), or None when it cannot say."""
+        try:
+            response = await self._http.get("/api/ps", timeout=self._timeouts.connect)
+            response.raise_for_status()
+            models = response.json().get("models") or []
+            return {canonical_tag(str(m.get("model") or m.get("name"))) for m in models}
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+
+    async def _first_token_cause(self, model: str) -> str | None:
+        """Why no token came: a model still loading, or a loaded one with work ahead of it."""
+        loaded = await self.loaded_models()
+        if loaded is None:
+            return None
+        if canonical_tag(model) in loaded:
+            return (
+                f"`{model}` is loaded (Ollama's /api/ps lists it), so the server was busy with "
+                "other requests or a long prompt; try again later, or raise "
+                "TWINBOT_FIRST_TOKEN_TIMEOUT"
+            )
+        return (
+            f"`{model}` is not in memory yet (Ollama's /api/ps), so it was probably still "
+            "loading; try again in a minute, or raise TWINBOT_FIRST_TOKEN_TIMEOUT"
+        )
+
+
+# Ollama's words when the process running a model dies: mid-stream (an error line under a 200)
+# and for the requests that were queued behind it (a 500).
+_RUNNER_DIED = ("error was encountered while running the model", "runner process no longer running")
+
 
 def map_response_error(exc: ollama.ResponseError, model: str) -> BackendError:
-    """Ollama's error answer as our own error, with the fix in its message."""
+    """Ollama's error answer as our own error, with the true cause and the fix in its message."""
     detail = str(exc.error)
     status = exc.status_code
+    if any(words in detail for words in _RUNNER_DIED):
+        return RunnerDied(model, detail)
     if status == -1:
-        return BackendStreamError(detail)
+        return ModelError(detail)
     if status == 404 and "not found" in detail:
         return ModelNotPulled(model)
     if status == 503:
         return BackendBusy(detail)
-    if 400 <= status < 500:
+    if 400 <= status < 500 or (status == 500 and detail.startswith('option "')):
+        # Ollama answers a wrongly typed option with a 500, but the request was at fault.
         return BackendRejected(status, detail)
-    return BackendStreamError(f"HTTP {status}: {detail}")
+    return BackendStreamError(f"Ollama failed with HTTP {status}: {detail}")
 
 
 def _chunk_text(chunk: Any) -> str:

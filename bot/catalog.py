@@ -6,7 +6,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -54,6 +54,8 @@ class _PairEntry(_Named):
     instruct: str
     description: str = ""
     think: bool | None = False
+    # CPU threads each side's runner may use (Ollama's `num_thread`); None: the setting.
+    num_thread: Annotated[int, Field(ge=1, le=256)] | None = None
     base_endpoint: str | None = None
     instruct_endpoint: str | None = None
     endpoint: str | None = Field(default=None, validate_default=True)
@@ -74,6 +76,13 @@ class _PairEntry(_Named):
     def _think_is_ollamas(cls, value: bool | None, info: ValidationInfo) -> bool | None:
         if info.data.get("backend") is BackendKind.OPENAI:
             raise ValueError("applies to Ollama pairs only")
+        return value
+
+    @field_validator("num_thread")
+    @classmethod
+    def _threads_are_ollamas(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("backend") is BackendKind.OPENAI:
+            raise ValueError("applies to Ollama pairs only (the engine sets its own threads)")
         return value
 
     @field_validator("base_endpoint", "instruct_endpoint", "endpoint")
@@ -117,6 +126,7 @@ class _PairEntry(_Named):
             base_endpoint=self.base_endpoint or self.endpoint,
             instruct_endpoint=self.instruct_endpoint or self.endpoint,
             api_key_env=self.api_key_env,
+            num_thread=self.num_thread,
         )
 
 

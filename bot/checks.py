@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
 from bot.backend import Backend, canonical_tag
 from bot.catalog import load_catalog
 from bot.config import Settings
@@ -63,6 +65,7 @@ async def run_checks(settings: Settings) -> list[Check]:
     try:
         if pair is not None and pair.backend is BackendKind.OPENAI:
             checks.extend(await _openai_checks(backend, pair))
+            checks.extend(await _raw_base_check(pair, settings.connect_timeout))
         else:
             checks.extend(await _ollama_checks(backend, pair))
     finally:
@@ -137,3 +140,46 @@ async def _openai_checks(backend: RoutingBackend, pair: ModelPair) -> list[Check
                 )
             )
     return checks
+
+
+# The templates under which Ollama's /v1/completions passes a prompt through unchanged.
+RAW_TEMPLATES = ("{{ .Prompt }}", "{{.Prompt}}")
+
+
+async def ollama_template(endpoint: str, tag: str, connect_timeout: float) -> str | None:
+    """The template Ollama applies to `tag`, when `endpoint` is Ollama's own /v1; else None."""
+    root = endpoint.rstrip("/").removesuffix("/v1")
+    try:
+        async with httpx.AsyncClient(base_url=root, timeout=connect_timeout) as client:
+            version = await client.get("/api/version")
+            if version.status_code != 200 or "version" not in version.json():
+                return None  # vLLM, SGLang, llama.cpp: their completions are raw
+            shown = await client.post("/api/show", json={"model": tag})
+            if shown.status_code != 200:
+                return None  # the model check above already names a missing tag
+            return str(shown.json().get("template") or "")
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+
+
+async def _raw_base_check(pair: ModelPair, connect_timeout: float) -> list[Check]:
+    """Ollama's /v1/completions applies the model's template (vLLM's and SGLang's do not): a
+    base tag served there is called raw only if its template is `{{ .Prompt }}`."""
+    template = await ollama_template(pair.endpoint(Role.BASE) or "", pair.base, connect_timeout)
+    if template is None:
+        return []
+    name = f"raw base {pair.base}"
+    if template.strip() in RAW_TEMPLATES:
+        return [Check(name, True, "Ollama's /v1/completions, template {{ .Prompt }}: raw")]
+    shown = " ".join(template.split())
+    shown = shown if len(shown) <= 60 else shown[:59] + "…"
+    return [
+        Check(
+            name,
+            False,
+            f"Ollama's /v1/completions applies this tag's template ({shown}), so the base "
+            "model is not called raw",
+            'make it an Ollama pair (drop backend = "openai": twinbot then calls /api/generate '
+            "with raw: true), or create a tag whose Modelfile says TEMPLATE {{ .Prompt }}",
+        )
+    ]

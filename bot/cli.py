@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from bot.compare import QuietView
 from bot.config import ConfigError, Settings, load_settings
 from bot.demos import Demo, find_demo, load_demos
 from bot.domain import CompareRequest, Requester, SideStatus
-from bot.errors import TwinbotError
+from bot.errors import BackendError, InputError, TwinbotError
 from bot.export import ExportFormat, export_text
 from bot.leaderboard import Leaderboard, leaderboard_for, leaderboard_text
 from bot.logs import configure_logging
@@ -63,7 +64,24 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--seed", type=int, help="sampling seed, the same on both sides")
 
     commands.add_parser("pairs", help="list model pairs and whether each tag is pulled")
-    commands.add_parser("doctor", help="check Ollama, the pairs, the database and the settings")
+    doctor = commands.add_parser(
+        "doctor", help="check Ollama, the pairs, the database and the settings"
+    )
+    doctor.add_argument(
+        "--measure",
+        action="store_true",
+        help="also time each side of the default pair alone, then both at once, and "
+        "recommend num_thread and OLLAMA_NUM_PARALLEL",
+    )
+    doctor.add_argument(
+        "--tokens", type=int, default=64, help="tokens per side when measuring (default 64)"
+    )
+    doctor.add_argument(
+        "--cores",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="CPU cores of the Ollama host (default: this host's)",
+    )
 
     stats = commands.add_parser("stats", help="the leaderboard: win rates and ratings from votes")
     _add_vote_filters(stats)
@@ -230,7 +248,7 @@ async def _pairs(settings: Settings, console: Console) -> int:
     return EXIT_OK
 
 
-async def _doctor(settings: Settings, console: Console) -> int:
+async def _doctor(settings: Settings, args: argparse.Namespace, console: Console) -> int:
     from bot.checks import run_checks
 
     results = await run_checks(settings)
@@ -239,7 +257,55 @@ async def _doctor(settings: Settings, console: Console) -> int:
         console.print(f"{mark} {check.name}: {check.detail}", highlight=False)
         if not check.ok and check.fix:
             console.print(f"       fix: {check.fix}", markup=False, highlight=False)
-    return EXIT_OK if all(check.ok for check in results) else EXIT_SIDE_FAILED
+    healthy = all(check.ok for check in results)
+    if args.measure:
+        if not healthy:
+            console.print("not measuring: fix the problems above first", highlight=False)
+            return EXIT_SIDE_FAILED
+        try:
+            await _measure(settings, args, console)
+        except BackendError as exc:
+            console.print(f"[red]FAIL[/red] measure: {exc}", highlight=False)
+            return EXIT_SIDE_FAILED
+    return EXIT_OK if healthy else EXIT_SIDE_FAILED
+
+
+async def _measure(settings: Settings, args: argparse.Namespace, console: Console) -> None:
+    from bot.catalog import load_catalog
+    from bot.measure import PROMPT, advise, measure, report
+    from bot.runtime import make_backend
+
+    if not 1 <= args.tokens <= settings.max_tokens_limit:
+        raise InputError(f"--tokens must be between 1 and {settings.max_tokens_limit}.")
+    if args.cores < 1:
+        raise InputError("--cores must be at least 1.")
+    catalog = load_catalog(settings.prompts_dir)
+    request = build_request(
+        settings,
+        catalog,
+        Requester(platform="terminal", user_id="doctor"),
+        PROMPT,
+        framing="raw",
+        max_tokens=args.tokens,
+        temperature=0.0,
+        seed=1,
+    )
+    console.print(
+        f"measuring {request.pair.name}: {args.tokens} tokens a side, each alone, then both",
+        markup=False,
+        highlight=False,
+    )
+    backend = make_backend(settings, catalog)
+    try:
+        measured = await measure(backend, request)
+    finally:
+        await backend.close()
+    # soft_wrap: one figure or piece of advice a line, whole, for an operator to grep or copy.
+    for line in report(measured, request):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    advice = advise(measured, args.cores, request.options.num_thread)
+    for line in advice.lines:
+        console.print(f"advice: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 async def _run_platform(settings: Settings, platform: str) -> int:
@@ -266,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "pairs":
             return asyncio.run(_pairs(settings, console))
         if args.command == "doctor":
-            return asyncio.run(_doctor(settings, console))
+            return asyncio.run(_doctor(settings, args, console))
         if args.command == "stats":
             return _stats(settings, args, console)
         if args.command == "export":

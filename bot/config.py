@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     max_tokens_limit: Annotated[int, Field(ge=1, le=32768)] = 1024
     temperature: Annotated[float, Field(ge=0, le=2)] = 0.7
     seed: int | None = None
+    # Ollama's `num_thread` for each side (unset: Ollama's default, every core). On a CPU host
+    # set about cores/2 (`twinbot doctor --measure` recommends a value); a pair's `num_thread`
+    # in prompts/pairs.toml overrides it.
+    num_thread: Annotated[int, Field(ge=1, le=256)] | None = None
 
     # Input limits.
     max_prompt_chars: Annotated[int, Field(ge=1, le=100_000)] = 4000

@@ -73,6 +73,8 @@ class ModelPair:
     base_endpoint: str | None = None
     instruct_endpoint: str | None = None
     api_key_env: str | None = None
+    # Ollama's `num_thread` for both sides of this pair (None: TWINBOT_NUM_THREAD, or Ollama's).
+    num_thread: int | None = None
 
     def tag(self, role: Role) -> str:
         return self.base if role is Role.BASE else self.instruct
@@ -100,11 +102,16 @@ class GenerationOptions:
     max_tokens: int
     temperature: float
     seed: int | None = None
+    # CPU threads per side on Ollama. Two runners with Ollama's default (every core) on the
+    # same CPU spin against each other; about cores/2 each keeps both at full speed.
+    num_thread: int | None = None
 
     def to_ollama(self, stop: tuple[str, ...]) -> dict[str, Any]:
         options: dict[str, Any] = {"num_predict": self.max_tokens, "temperature": self.temperature}
         if self.seed is not None:
             options["seed"] = self.seed
+        if self.num_thread is not None:
+            options["num_thread"] = self.num_thread
         if stop:
             options["stop"] = list(stop)
         return options

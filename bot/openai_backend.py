@@ -28,7 +28,10 @@ from bot.errors import (
     BackendStreamError,
     BackendTimeout,
     BackendUnreachable,
+    ConnectionLost,
+    ModelError,
     ModelNotPulled,
+    without_retry_advice,
 )
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,7 @@ class ModelNotServed(ModelNotPulled):
 class ServerBusy(BackendBusy):
     def __init__(self, endpoint: str, detail: str, retry_after: str | None = None) -> None:
         wait = f"Try again in {retry_after} s." if retry_after else "Try again in a minute."
+        detail = without_retry_advice(detail)
         BackendError.__init__(self, f"The server at {endpoint} is busy ({detail}). {wait}")
 
 
@@ -200,7 +204,9 @@ class OpenAIBackend:
                     chunk = _decode(data)
                     for choice in chunk.get("choices") or ():
                         if not isinstance(choice, dict):
-                            raise BackendStreamError("the server sent a choice that is no object")
+                            raise BackendStreamError(
+                                f"The server at {self.host} sent a choice that is no object"
+                            )
                         text = _choice_text(choice)
                         if text:
                             last_at = loop.time()
@@ -217,12 +223,10 @@ class OpenAIBackend:
             raise BackendTimeout("the whole answer", self._timeouts.total) from None
         except (httpx.ConnectError, httpx.ConnectTimeout):
             raise ServerUnreachable(self.host) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout) as exc:
-            raise BackendStreamError(
-                f"the connection to {self.host} broke ({type(exc).__name__})"
-            ) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout):
+            raise ConnectionLost(f"the server at {self.host}") from None
         if not done and finish_reason is None:
-            raise BackendStreamError(f"the stream from {self.host} ended before its last chunk")
+            raise ConnectionLost(f"the server at {self.host}")
         return _stats(finish_reason, usage, timings, started, first_at, last_at, loop.time())
 
     def _http_error(
@@ -242,27 +246,31 @@ class OpenAIBackend:
             )
         if 400 <= status < 500:
             return ServerRejected(self.host, status, detail)
-        return BackendStreamError(f"HTTP {status}: {detail}")
+        return BackendStreamError(f"The server at {self.host} failed with HTTP {status}: {detail}")
 
 
 def _means_unknown_model(status: int, detail: str, code: str, model: str) -> bool:
     if code == "model_not_found":  # OpenAI, LiteLLM
         return True
-    if status == 404:  # vLLM: "The model `X` does not exist."; SGLang, llama.cpp's router
-        return model in detail or "does not exist" in detail
+    if status == 404:  # vLLM: "The model `X` does not exist."; SGLang, llama.cpp's router;
+        # Ollama's /v1: "model 'X' not found"
+        return model in detail or "does not exist" in detail or detail.startswith("model '")
     return status == 400 and "Invalid model name" in detail  # LiteLLM's router
+
+
+_NOT_UNDERSTOOD = "The server sent an event twinbot does not understand"
 
 
 def _decode(data: str) -> dict[str, Any]:
     try:
         chunk = json.loads(data)
     except ValueError:
-        raise BackendStreamError("the server sent an event twinbot does not understand") from None
+        raise BackendStreamError(_NOT_UNDERSTOOD) from None
     if not isinstance(chunk, dict):
-        raise BackendStreamError("the server sent an event twinbot does not understand")
+        raise BackendStreamError(_NOT_UNDERSTOOD)
     if "error" in chunk or chunk.get("object") == "error":
-        # vLLM reports a failure mid-stream as an event; the status stayed 200.
-        raise BackendStreamError(error_detail(data.encode(), "error")[0])
+        # vLLM (and Ollama's /v1) report a failure mid-stream as an event; the status stayed 200.
+        raise ModelError(error_detail(data.encode(), "error")[0])
     return chunk
 
 

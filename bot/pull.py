@@ -6,6 +6,7 @@ The compose file runs it once before the bot starts, so a fresh install comes up
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 
 import httpx
@@ -18,6 +19,7 @@ from bot.domain import BackendKind
 from bot.errors import BackendError, BackendUnreachable
 
 ALL = "all"
+EXIT_PULL_FAILED = 1
 # A download may pause between chunks (a slow mirror, a large layer being verified): generous
 # per-read limit, but never none.
 READ_TIMEOUT = 600.0
@@ -67,11 +69,29 @@ async def pull_models(
                         report(f"{tag}: {step}")
                         shown = step
             except ollama.ResponseError as exc:
-                raise PullError(f"Ollama could not pull `{tag}`: {exc.error}") from None
+                raise PullError(pull_failure(tag, str(exc.error))) from None
             except (ConnectionError, httpx.TransportError):
                 raise BackendUnreachable(host) from None
     finally:
         await client.close()  # type: ignore[no-untyped-call]  # untyped upstream
+
+
+def pull_failure(tag: str, detail: str) -> str:
+    """Why a pull failed, naming the cause Ollama's words point at."""
+    if "registry.ollama.ai" in detail and any(
+        words in detail
+        for words in ("no such host", "dial tcp", "i/o timeout", "connection refused", "TLS")
+    ):
+        return (
+            f"Ollama could not pull `{tag}`: the Ollama server cannot reach its registry "
+            f"(registry.ollama.ai); give it internet access or copy the model in. ({detail})"
+        )
+    if "file does not exist" in detail or "manifest unknown" in detail:
+        return (
+            f"Ollama could not pull `{tag}`: its registry has no such tag; check the name at "
+            f"https://ollama.com/library. ({detail})"
+        )
+    return f"Ollama could not pull `{tag}`: {detail}"
 
 
 def _step(progress: ollama.ProgressResponse) -> str:
@@ -100,7 +120,15 @@ async def run_pull_command(settings: Settings, args: argparse.Namespace) -> int:
     if not tags:
         print("twinbot: nothing to pull: those pairs are on OpenAI-compatible servers")
         return 0
-    await pull_models(
-        settings.ollama_host, tags, settings.connect_timeout, lambda line: print(line, flush=True)
-    )
+    try:
+        await pull_models(
+            settings.ollama_host,
+            tags,
+            settings.connect_timeout,
+            lambda line: print(line, flush=True),
+        )
+    except BackendError as exc:
+        # A pull that fails is not bad input: exit 1, as a failed side (2 is input or settings).
+        print(f"twinbot: {exc}", file=sys.stderr)
+        return EXIT_PULL_FAILED
     return 0

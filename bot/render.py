@@ -28,6 +28,11 @@ def side_title(side: SideSnapshot) -> str:
     return f"{ROLE_LABELS[side.role]} · {side.model}"
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 token`, `2 tokens`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def stats_line(side: SideSnapshot) -> str:
     """The footer: tokens, speed, time to first token and why it stopped, from Ollama's figures."""
     if side.status is SideStatus.FAILED:
@@ -37,17 +42,20 @@ def stats_line(side: SideSnapshot) -> str:
     if side.status is not SideStatus.DONE:
         return "writing…" if side.text else "waiting for the first token…"
     stats = side.stats
-    parts = []
+    # A side that ended without a word says so, not the same "…" as one still waiting.
+    parts = [] if side.text else ["no text"]
     if stats.eval_count is not None:
-        parts.append(f"{stats.eval_count} tokens")
+        parts.append(counted(stats.eval_count, "token"))
     if stats.tokens_per_s is not None:
         parts.append(f"{stats.tokens_per_s:.1f} tok/s")
     if stats.first_token_s is not None:
         parts.append(f"first token {stats.first_token_s:.2f} s")
     if stats.done_reason:
-        reason = {"length": "hit the token limit", "stop": "stopped"}.get(
-            stats.done_reason, stats.done_reason
-        )
+        reason = {
+            "length": "hit the token limit",
+            "stop": "stopped",
+            "load": "only loaded the model",
+        }.get(stats.done_reason, stats.done_reason)
         parts.append(reason)
     return " · ".join(parts) or "done"
 

@@ -81,6 +81,11 @@ def build_request(
         prompt=text,
         pair=model_pair,
         framing=model_framing,
-        options=GenerationOptions(max_tokens=tokens, temperature=temp, seed=chosen_seed),
+        options=GenerationOptions(
+            max_tokens=tokens,
+            temperature=temp,
+            seed=chosen_seed,
+            num_thread=model_pair.num_thread or settings.num_thread,
+        ),
         requester=requester,
     )

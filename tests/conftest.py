@@ -17,6 +17,26 @@ from bot.store import Store
 from tests.fakes.ollama_fake import OllamaFake
 
 SMALL_PAIR = ("llama3.2:1b-text-q4_K_M", "llama3.2:1b-instruct-q4_K_M")
+# Read before `clean_environment` clears every TWINBOT_* variable for the tests.
+REAL_OLLAMA = os.environ.get("TWINBOT_REAL_OLLAMA", "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `real_ollama` run only against a real server, and say why they skip."""
+    if REAL_OLLAMA:
+        return
+    skip = pytest.mark.skip(
+        reason="real_ollama: set TWINBOT_REAL_OLLAMA to an Ollama server's URL with the "
+        "smollm2 tags (scripts/real-ollama-tags creates them)"
+    )
+    for item in items:
+        if "real_ollama" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def real_ollama_url() -> str:
+    return REAL_OLLAMA
 
 
 @pytest.fixture(autouse=True)

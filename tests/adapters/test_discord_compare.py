@@ -85,8 +85,10 @@ async def test_compare_posts_a_parent_opens_a_thread_and_streams_both_sides(
         assert a["title"] == f"🅰️ Base · {BASE}" and b["title"] == f"🅱️ Instruct · {INSTRUCT}"
         assert a["description"] == "".join(base_tokens)
         assert b["description"] == "".join(instruct_tokens)
-        assert a["footer"]["text"].startswith("12 tokens · ") and "stopped" in a["footer"]["text"]
-        assert b["footer"]["text"].startswith("8 tokens · ")
+        assert a["footer"]["text"].startswith(
+            "13 tokens · "
+        )  # 12 and end-of-text and "stopped" in a["footer"]["text"]
+        assert b["footer"]["text"].startswith("9 tokens · ")
         assert both.content == ""
         # Streamed: the message was shown growing before the final text.
         growing = [embeds[0]["description"] for _, embeds in both.history]
@@ -180,11 +182,11 @@ async def test_a_busy_ollama_is_a_line_in_the_thread(
         await bot.settled()
         [both] = bot.outputs(rec)
         lines = both.content.splitlines()
-        assert lines == [
-            f"⚠️ **Base `{BASE}`** failed: Ollama is busy (server busy, please try again.  "
-            "maximum pending requests exceeded). Try again in a minute.",
-            f"⚠️ **Instruct `{INSTRUCT}`** failed: Ollama is busy (server busy, please try "
-            "again.  maximum pending requests exceeded). Try again in a minute.",
+        assert lines == [  # "try again" once: Ollama's own "please try again" is dropped
+            f"⚠️ **Base `{BASE}`** failed: Ollama is busy (server busy; maximum pending "
+            "requests exceeded). Try again in a minute.",
+            f"⚠️ **Instruct `{INSTRUCT}`** failed: Ollama is busy (server busy; maximum "
+            "pending requests exceeded). Try again in a minute.",
         ]
         assert [e["footer"]["text"] for e in both.embeds] == ["failed (the reason is above)"] * 2
 
@@ -214,7 +216,7 @@ async def test_a_model_not_pulled_gives_the_pull_line_and_the_other_side_finishe
             f"Ollama server: run `ollama pull {INSTRUCT}`."
         )
         assert both.embeds[0]["description"] == "fine"
-        assert both.embeds[0]["footer"]["text"].startswith("1 tokens")
+        assert both.embeds[0]["footer"]["text"].startswith("2 tokens")  # one token and end-of-text
 
 
 async def test_a_timeout_on_one_side_and_a_stream_error_on_the_other(
@@ -340,7 +342,7 @@ async def test_finish_retries_an_edit_that_fails(
         await bot.settled()
         [both] = bot.outputs(rec)
         assert both.embeds[0]["description"] == "one two"
-        assert both.embeds[0]["footer"]["text"].startswith("2 tokens")
+        assert both.embeds[0]["footer"]["text"].startswith("3 tokens")  # with end-of-text
         statuses = [r.status for r in bot.fake.calls("PATCH", "/channels/*/messages/*")]
         assert statuses.count(503) == 2 and statuses[-1] == 200
 

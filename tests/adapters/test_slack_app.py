@@ -61,8 +61,8 @@ async def test_three_comparisons_share_the_workspace_budget_fairly(
             base, base_footer, _ = side_output(replies, "Base")
             instruct, instruct_footer, _ = side_output(replies, "Instruct")
             assert (base, instruct) == ("".join(tokens), "".join(tokens[::-1]))
-            assert base_footer and base_footer.startswith(":white_check_mark: 40 tokens")
-            assert instruct_footer and instruct_footer.startswith(":white_check_mark: 40 tokens")
+            assert base_footer and base_footer.startswith(":white_check_mark: 41 tokens")
+            assert instruct_footer and instruct_footer.startswith(":white_check_mark: 41 tokens")
 
 
 async def test_shutdown_stops_a_comparison_and_still_shows_and_stores_it(

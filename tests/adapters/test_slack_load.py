@@ -53,8 +53,8 @@ async def test_a_429_and_a_5xx_on_chat_update_mid_stream_still_end_complete(
         base, base_footer, _ = side_output(replies, "Base")
         instruct, instruct_footer, _ = side_output(replies, "Instruct")
         assert (base, instruct) == ("".join(tokens), "".join(tokens[::-1]))
-        assert base_footer and base_footer.startswith(":white_check_mark: 40 tokens")
-        assert instruct_footer and instruct_footer.startswith(":white_check_mark: 40 tokens")
+        assert base_footer and base_footer.startswith(":white_check_mark: 41 tokens")
+        assert instruct_footer and instruct_footer.startswith(":white_check_mark: 41 tokens")
 
 
 def queued_settings(

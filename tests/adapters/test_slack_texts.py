@@ -65,6 +65,15 @@ def test_waiting_side_shows_only_its_status():
     assert (part.body, part.footer) == ("", ":hourglass_flowing_sand: waiting for the first token…")
 
 
+def test_a_side_that_finished_without_text_says_so_unlike_a_waiting_one():
+    [message] = side_messages(side(""))
+    part = parse_part(message)
+    assert part.body == ""
+    assert part.footer == (
+        ":white_check_mark: no text · 12 tokens · 12.0 tok/s · first token 0.50 s · stopped"
+    )
+
+
 def test_failed_side_says_why_on_one_line_escaped():
     error = "Ollama rejected the request (400): bad <thing>\nsecond line"
     [message] = side_messages(side("partial", SideStatus.FAILED, kind="rejected", error=error))

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
 import pytest
 
-from bot.backend import OllamaBackend, Timeouts, canonical_tag, normalize_host
+from bot.backend import (
+    OllamaBackend,
+    Timeouts,
+    canonical_tag,
+    map_response_error,
+    normalize_host,
+)
 from bot.domain import CompareRequest, Role
 from bot.errors import (
     BackendBusy,
@@ -16,6 +23,7 @@ from bot.errors import (
     BackendTimeout,
     BackendUnreachable,
     ModelNotPulled,
+    RunnerDied,
 )
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
@@ -56,7 +64,7 @@ async def test_base_side_is_raw_generate_with_framed_prompt_and_stops(
     }
     assert not {"template", "system", "context"} & body.keys()
     assert stats.done_reason == "stop"
-    assert stats.eval_count == 4
+    assert stats.eval_count == 5  # four tokens and end-of-text
 
 
 async def test_instruct_side_is_chat_with_plain_prompt_and_think_off(
@@ -72,7 +80,7 @@ async def test_instruct_side_is_chat_with_plain_prompt_and_think_off(
     assert body["think"] is False
     # Same sampling options on both sides; the framing's stops belong to the base side only.
     assert body["options"] == {"num_predict": 50, "temperature": 0.3, "seed": 7}
-    assert stats.eval_count == 4
+    assert stats.eval_count == 5  # four tokens and end-of-text
     assert stats.tokens_per_s is not None and stats.tokens_per_s > 0
     assert stats.first_token_s is not None and stats.first_token_s >= 0
 
@@ -202,7 +210,7 @@ async def test_line_breaking_code_points_in_model_output_arrive_intact(
     ollama.script(BASE, Script(tokens=tokens))
     text, stats = await run(backend_for(ollama.url), Role.BASE, make_request())
     assert text == "".join(tokens)
-    assert stats.eval_count == len(tokens)
+    assert stats.eval_count == len(tokens) + 1  # and end-of-text
 
 
 async def test_escaping_survives_any_chunk_boundary():
@@ -226,3 +234,67 @@ async def test_escaping_survives_any_chunk_boundary():
             parts = [body[:cut], body[cut:second], body[second:]]
             out = b"".join([piece async for piece in _EscapingStream(Chunks(parts))])
             assert out == expected, (cut, second)
+
+
+async def test_a_first_token_timeout_with_the_model_loaded_does_not_blame_loading(
+    ollama: OllamaFake, make_request
+):
+    ollama.script(BASE, Script(first_delay=2.0))
+    ollama.loaded.add(BASE)  # /api/ps lists it
+    with pytest.raises(BackendTimeout) as caught:
+        await run(backend_for(ollama.url, first_token=0.2, total=5.0), Role.BASE, make_request())
+    message = str(caught.value)
+    assert f"`{BASE}` is loaded (Ollama's /api/ps lists it)" in message
+    assert "loading" not in message and message.lower().count("try again") == 1
+
+
+async def test_a_first_token_timeout_before_the_model_is_in_memory_says_loading(
+    ollama: OllamaFake, make_request
+):
+    ollama.script(BASE, Script(first_delay=2.0))
+    # The fake lists a model in /api/ps once its first delay (the load) is over.
+    with pytest.raises(BackendTimeout, match="probably still loading"):
+        await run(backend_for(ollama.url, first_token=0.2, total=5.0), Role.BASE, make_request())
+
+
+async def test_a_total_timeout_says_the_model_was_still_writing(ollama: OllamaFake, make_request):
+    ollama.script(BASE, Script(tokens=["x"] * 50, delay=0.05))
+    with pytest.raises(BackendTimeout) as caught:
+        await run(backend_for(ollama.url, first_token=0.3, total=0.4), Role.BASE, make_request())
+    assert "still writing" in str(caught.value) and "loading" not in str(caught.value)
+
+
+async def test_the_runner_dying_names_it_for_the_stream_and_the_request_queued_behind(
+    ollama: OllamaFake, make_request
+):
+    ollama.script(INSTRUCT, Script(tokens=["a"] * 30, delay=0.02, kill_runner_after=3))
+    started = asyncio.Event()
+    ollama.on_stream_start = lambda _model: started.set()
+    first, second = backend_for(ollama.url), backend_for(ollama.url)
+    try:
+        dying = asyncio.create_task(
+            first.run_side(Role.INSTRUCT, make_request(), lambda _text: None)
+        )
+        await started.wait()
+        with pytest.raises(RunnerDied, match="llama runner process no longer running"):
+            await second.run_side(Role.INSTRUCT, make_request(), lambda _text: None)
+        with pytest.raises(RunnerDied, match="error was encountered while running the model"):
+            await dying
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_wrongly_typed_option_is_a_rejected_request_not_a_model_failure(
+    ollama: OllamaFake,
+):
+    from ollama import AsyncClient, ResponseError
+
+    client = AsyncClient(host=ollama.url)
+    try:
+        with pytest.raises(ResponseError) as caught:
+            await client.generate(model=BASE, prompt="x", raw=True, options={"num_predict": "ten"})
+    finally:
+        await client.close()  # type: ignore[no-untyped-call]
+    mapped = map_response_error(caught.value, BASE)
+    assert isinstance(mapped, BackendRejected) and "must be of type integer" in str(mapped)

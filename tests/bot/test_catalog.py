@@ -85,3 +85,21 @@ def test_unknown_key_is_refused(prompts: Path):
     pairs.write_text('[[pair]]\nname = "a"\nbase = "a:b"\ninstruct = "a:c"\ncolour = "red"\n')
     with pytest.raises(PromptsError, match="colour: Extra inputs are not permitted"):
         load_catalog(prompts)
+
+
+def test_a_pair_may_set_num_thread_for_ollama_only(prompts: Path):
+    pairs = prompts / "pairs.toml"
+    entry = '\n[[pair]]\nname = "cpu"\nbase = "a:b"\ninstruct = "a:c"\nnum_thread = 1\n'
+    pairs.write_text(pairs.read_text() + entry)
+    assert load_catalog(prompts).pair("cpu").num_thread == 1
+    pairs.write_text(pairs.read_text().replace("num_thread = 1", "num_thread = 0"))
+    with pytest.raises(PromptsError, match="num_thread"):
+        load_catalog(prompts)
+    engine = '\nbackend = "openai"\nendpoint = "http://127.0.0.1:8000/v1"\nnum_thread = 2\n'
+    pairs.write_text(
+        pairs.read_text().replace("num_thread = 0", "")
+        + '\n[[pair]]\nname = "engine"\nbase = "a"\ninstruct = "b"'
+        + engine
+    )
+    with pytest.raises(PromptsError, match=r"num_thread: .*Ollama pairs only"):
+        load_catalog(prompts)

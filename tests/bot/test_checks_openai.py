@@ -11,6 +11,7 @@ import pytest
 from bot.checks import Check, run_checks
 from bot.config import REPO_ROOT
 from tests.conftest import SMALL_PAIR
+from tests.fakes.ollama_fake import CHATML_TEMPLATE, OllamaFake
 from tests.fakes.openai_fake import OpenAIFake
 
 BASE, INSTRUCT = SMALL_PAIR
@@ -88,3 +89,29 @@ async def test_a_missing_key_variable_is_reported(
         make_settings, tmp_path / "again", openai_fake.url, 'api_key_env = "ENGINE_KEY"\n'
     )
     assert all(check.ok for check in checks.values()), checks
+
+
+async def test_ollamas_v1_with_a_chat_template_on_the_base_tag_is_not_raw(
+    make_settings, tmp_path: Path
+):
+    async with OllamaFake(models=set(SMALL_PAIR)) as ollama:
+        ollama.templates[BASE] = CHATML_TEMPLATE
+        checks = await doctor(make_settings, tmp_path, ollama.url + "/v1")
+    check = checks[f"raw base {BASE}"]
+    assert not check.ok
+    assert "Ollama's /v1/completions applies this tag's template" in check.detail
+    assert "TEMPLATE {{ .Prompt }}" in check.fix and 'drop backend = "openai"' in check.fix
+
+
+async def test_ollamas_v1_with_a_prompt_only_template_is_raw(make_settings, tmp_path: Path):
+    async with OllamaFake(models=set(SMALL_PAIR)) as ollama:
+        checks = await doctor(make_settings, tmp_path, ollama.url + "/v1")
+    assert all(check.ok for check in checks.values()), checks
+    assert checks[f"raw base {BASE}"].detail.endswith("template {{ .Prompt }}: raw")
+
+
+async def test_an_engine_that_is_not_ollama_gets_no_template_check(
+    make_settings, tmp_path: Path, openai_fake: OpenAIFake
+):
+    checks = await doctor(make_settings, tmp_path, openai_fake.url)
+    assert not any(name.startswith("raw base") for name in checks)

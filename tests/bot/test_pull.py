@@ -15,6 +15,7 @@ from bot.catalog import load_catalog
 from bot.config import REPO_ROOT
 from bot.errors import BackendUnreachable, PromptsError
 from bot.pull import PullError, add_pull_command, pull_models, run_pull_command, tags_to_pull
+from tests.fakes.ollama_fake import OllamaFake
 
 GIB = 1 << 30
 
@@ -95,7 +96,11 @@ async def test_only_missing_tags_are_pulled_with_coarse_progress(pull_fake: Pull
 
 
 async def test_a_tag_the_registry_lacks_fails_naming_it(pull_fake: PullFake):
-    with pytest.raises(PullError, match="could not pull `nope:1b`: pull model manifest"):
+    with pytest.raises(
+        PullError,
+        match=r"could not pull `nope:1b`: its registry has no such tag.*"
+        r"\(pull model manifest: file does not exist\)",
+    ):
         await pull_models(pull_fake.url, ["nope:1b"], 2.0, lambda _line: None)
 
 
@@ -117,3 +122,34 @@ async def test_the_command_the_cli_wires(
     assert await run_pull_command(settings, parser.parse_args(["pull"])) == 0
     assert pull_fake.pulled == ["llama3.2:1b-instruct-q4_K_M"]
     assert "llama3.2:1b-instruct-q4_K_M: success" in capsys.readouterr().out
+
+
+async def test_a_failed_pull_exits_1_not_2_and_names_the_cause(make_settings, capsys):
+    # Ollama's fake without internet: /api/pull streams "pulling manifest", then an error line.
+    async with OllamaFake(models={"llama3.2:1b-text-q4_K_M"}) as ollama:
+        parser = argparse.ArgumentParser(prog="twinbot")
+        add_pull_command(parser.add_subparsers(dest="command", required=True))
+        settings = make_settings(ollama_host=ollama.url)  # default pair: llama3.2-1b
+        assert await run_pull_command(settings, parser.parse_args(["pull"])) == 1
+    err = capsys.readouterr().err
+    assert "could not pull `llama3.2:1b-instruct-q4_K_M`: the Ollama server cannot reach" in err
+    assert "registry.ollama.ai" in err
+
+
+async def test_ollama_down_exits_1(make_settings, capsys):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    parser = argparse.ArgumentParser(prog="twinbot")
+    add_pull_command(parser.add_subparsers(dest="command", required=True))
+    settings = make_settings(ollama_host=url)
+    assert await run_pull_command(settings, parser.parse_args(["pull"])) == 1
+    assert "Cannot reach Ollama" in capsys.readouterr().err
+
+
+def test_an_unknown_pair_is_bad_input_exit_2(make_settings, monkeypatch, capsys):
+    from bot.cli import EXIT_CANNOT_RUN, main
+
+    monkeypatch.setenv("TWINBOT_PROMPTS_DIR", str(REPO_ROOT / "prompts"))
+    assert main(["pull", "nope"]) == EXIT_CANNOT_RUN
+    assert "Unknown pair `nope`" in capsys.readouterr().err

@@ -29,9 +29,28 @@ def test_stats_line_uses_ollamas_figures():
     stats = SideStats(
         done_reason="length", eval_count=100, eval_duration_ns=2_000_000_000, first_token_s=0.456
     )
-    assert stats_line(side(SideStatus.DONE, stats=stats)) == (
+    assert stats_line(side(SideStatus.DONE, text="Once", stats=stats)) == (
         "100 tokens · 50.0 tok/s · first token 0.46 s · hit the token limit"
     )
+
+
+def test_one_token_is_singular():
+    stats = SideStats(done_reason="stop", eval_count=1)
+    assert stats_line(side(SideStatus.DONE, text="a", stats=stats)) == "1 token · stopped"
+
+
+def test_a_side_that_finished_without_text_says_so():
+    # Ollama's end-of-text as the first token: one token counted, no eval_duration, no text.
+    stats = SideStats(done_reason="stop", eval_count=1, first_token_s=0.1)
+    assert stats_line(side(SideStatus.DONE, stats=stats)) == (
+        "no text · 1 token · first token 0.10 s · stopped"
+    )
+    assert stats_line(side(SideStatus.WAITING)) != stats_line(side(SideStatus.DONE, stats=stats))
+
+
+def test_an_answer_that_only_loaded_the_model_says_so():
+    stats = SideStats(done_reason="load")
+    assert stats_line(side(SideStatus.DONE, stats=stats)) == "no text · only loaded the model"
 
 
 def test_stats_line_for_failure_and_progress():

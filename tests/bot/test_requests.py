@@ -73,3 +73,22 @@ def test_a_hundred_kilobytes_is_refused_with_the_limit(make_request):
 )
 def test_odd_but_harmless_prompts_are_kept_verbatim(make_request, prompt: str):
     assert make_request(prompt).prompt == prompt
+
+
+def test_num_thread_comes_from_the_pair_then_the_setting(make_settings, catalog):
+    from dataclasses import replace
+
+    from bot.domain import Requester
+    from bot.requests import build_request
+
+    who = Requester(platform="test", user_id="u1")
+    unset = build_request(make_settings(), catalog, who, "hi")
+    assert unset.options.num_thread is None
+    assert "num_thread" not in unset.options.to_ollama(())
+    threaded = build_request(make_settings(num_thread=2), catalog, who, "hi")
+    assert threaded.options.to_ollama(())["num_thread"] == 2
+    assert "num_thread" not in threaded.options.to_openai(())  # the engine sets its own
+    pair = replace(catalog.pair("llama3.2-1b"), num_thread=1)
+    catalog.pairs["llama3.2-1b"] = pair
+    overridden = build_request(make_settings(num_thread=2), catalog, who, "hi")
+    assert overridden.options.num_thread == 1
