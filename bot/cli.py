@@ -20,7 +20,7 @@ from bot.domain import CompareRequest, Requester, SideStatus
 from bot.errors import TwinbotError
 from bot.export import ExportFormat, export_text
 from bot.leaderboard import Leaderboard, leaderboard_for, leaderboard_text
-from bot.logs import configure_logging
+from bot.logs import configure_logging, secrets_of
 from bot.periods import parse_moment
 from bot.pull import add_pull_command, run_pull_command
 from bot.report import DemoResult, render_report
@@ -259,7 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANNOT_RUN
     chat_bot = args.command == "run"
     # In the terminal the user reads our own lines; operators of a chat bot read the log.
-    configure_logging(settings.log_level if (chat_bot or args.verbose) else "ERROR")
+    configure_logging(
+        settings.log_level if (chat_bot or args.verbose) else "ERROR", secrets_of(settings)
+    )
     try:
         if args.command == "compare":
             return asyncio.run(_compare(settings, args, console))
