@@ -23,7 +23,7 @@ from bot.errors import (
     BackendUnreachable,
     ModelNotPulled,
 )
-from bot.line_safe import LineSafeTransport
+from bot.line_safe import LineSafeTransport, SurrogateMender
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,7 @@ class OllamaBackend:
         started = loop.time()
         first_token_at: float | None = None
         final: Any = None
+        mend = SurrogateMender()
         stream = await self._open(role, request, think)
         try:
             async with asyncio.timeout(self._timeouts.first_token) as deadline:
@@ -154,11 +155,13 @@ class OllamaBackend:
                     if first_token_at is None:
                         first_token_at = loop.time()
                         deadline.reschedule(started + self._timeouts.total)
-                    text = _chunk_text(chunk)
+                    text = mend(_chunk_text(chunk))
                     if text:
                         on_text(text)
                     if chunk.done:
                         final = chunk
+            if held := mend.flush():
+                on_text(held)
         except TimeoutError:
             if first_token_at is None:
                 raise BackendTimeout("the first token", self._timeouts.first_token) from None
@@ -177,6 +180,7 @@ class OllamaBackend:
                 await aclose()
         if final is None:
             raise BackendStreamError("the stream ended before Ollama's final chunk")
+        note_unshown(request.pair.tag(role), mend.replaced)
         return SideStats(
             done_reason=final.done_reason,
             eval_count=final.eval_count,
@@ -186,6 +190,16 @@ class OllamaBackend:
             load_duration_ns=final.load_duration,
             first_token_s=None if first_token_at is None else first_token_at - started,
             wall_s=loop.time() - started,
+            unshown_chars=mend.replaced,
+        )
+
+
+def note_unshown(model: str, count: int) -> None:
+    if count:
+        log.warning(
+            "model %s sent %d undecodable character(s) (lone UTF-16 surrogates): kept as U+FFFD",
+            model,
+            count,
         )
 
 

@@ -235,7 +235,11 @@ class OllamaFake:
 
     @staticmethod
     async def _line(response: web.StreamResponse, payload: dict[str, Any]) -> None:
-        await response.write(json.dumps(payload, ensure_ascii=False).encode() + b"\n")
+        try:
+            line = json.dumps(payload, ensure_ascii=False).encode()
+        except UnicodeEncodeError:  # a lone surrogate: sent as `\ud800`, as a Python server does
+            line = json.dumps(payload).encode()
+        await response.write(line + b"\n")
 
     async def _tags(self, request: web.Request) -> web.Response:
         models = [
