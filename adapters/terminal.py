@@ -10,6 +10,10 @@ from rich.text import Text
 
 from bot.domain import CompareSnapshot, SideSnapshot, SideStatus
 from bot.render import ROLE_BLURBS, side_title, stats_line
+from bot.visible import control_pieces
+
+# How an escaped control character looks: apart from text that merely spells `\x1b`.
+ESCAPE_STYLE = "reverse"
 
 _BORDER = {
     SideStatus.WAITING: "grey50",
@@ -18,6 +22,15 @@ _BORDER = {
     SideStatus.FAILED: "red",
     SideStatus.CANCELLED: "yellow",
 }
+
+
+def shown(text: str, style: str = "") -> Text:
+    """Model (or server) text for the terminal: control characters as styled escapes, never
+    sent raw (see bot/visible.py); Text, never markup, so [brackets] stay as written."""
+    out = Text()
+    for piece, escaped in control_pieces(text):
+        out.append(piece, style=f"{style} {ESCAPE_STYLE}".strip() if escaped else style)
+    return out
 
 
 def request_header(snapshot: CompareSnapshot) -> Text:
@@ -30,20 +43,19 @@ def request_header(snapshot: CompareSnapshot) -> Text:
     if options.seed is not None:
         header.append(f" · seed {options.seed}")
     header.append("\nprompt: ", style="bold")
-    # Text, never markup: a prompt or an output may contain [brackets] rich would interpret.
-    header.append(request.prompt)
+    header.append_text(shown(request.prompt))
     return header
 
 
 def side_panel(side: SideSnapshot) -> Panel:
     body = Text(overflow="fold")  # fold, not ellipsis: text without spaces (CJK) must stay whole
-    placeholder = "(no text)" if side.finished else "…"
-    body.append(side.text or placeholder, style="" if side.text else "dim")
+    placeholder = Text("(no text)" if side.finished else "…", style="dim")
+    body.append_text(shown(side.text) if side.text else placeholder)
     failed = side.status is SideStatus.FAILED
-    body.append("\n\n" + stats_line(side), style="bold red" if failed else "dim")
+    body.append_text(shown("\n\n" + stats_line(side), "bold red" if failed else "dim"))
     return Panel(
         body,
-        title=Text(side_title(side), style="bold"),
+        title=shown(side_title(side), "bold"),
         title_align="left",
         border_style=_BORDER[side.status],
     )
@@ -59,7 +71,7 @@ def render(snapshot: CompareSnapshot) -> RenderableType:
     )
     grid.add_row(side_panel(snapshot.base), side_panel(snapshot.instruct))
     if snapshot.notice:
-        return Group(request_header(snapshot), grid, Text(snapshot.notice, style="bold yellow"))
+        return Group(request_header(snapshot), grid, shown(snapshot.notice, "bold yellow"))
     return Group(request_header(snapshot), grid)
 
 

@@ -26,7 +26,7 @@ from bot.errors import (
     ModelNotPulled,
     RunnerDied,
 )
-from bot.line_safe import LineSafeTransport
+from bot.line_safe import LineSafeTransport, SurrogateMender
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,7 @@ class OllamaBackend:
         started = loop.time()
         first_token_at: float | None = None
         final: Any = None
+        mend = SurrogateMender()
         stream = await self._open(role, request, think)
         try:
             async with asyncio.timeout(self._timeouts.first_token) as deadline:
@@ -159,11 +160,13 @@ class OllamaBackend:
                     if first_token_at is None:
                         first_token_at = loop.time()
                         deadline.reschedule(started + self._timeouts.total)
-                    text = _chunk_text(chunk)
+                    text = mend(_chunk_text(chunk))
                     if text:
                         on_text(text)
                     if chunk.done:
                         final = chunk
+            if held := mend.flush():
+                on_text(held)
         except TimeoutError:
             if first_token_at is None:
                 cause = await self._first_token_cause(request.pair.tag(role))
@@ -184,6 +187,7 @@ class OllamaBackend:
                 await aclose()
         if final is None:
             raise ConnectionLost(f"Ollama at {self.host}")
+        note_unshown(request.pair.tag(role), mend.replaced)
         return SideStats(
             done_reason=final.done_reason,
             eval_count=final.eval_count,
@@ -193,6 +197,7 @@ class OllamaBackend:
             load_duration_ns=final.load_duration,
             first_token_s=None if first_token_at is None else first_token_at - started,
             wall_s=loop.time() - started,
+            unshown_chars=mend.replaced,
         )
 
     async def loaded_models(self) -> set[str] | None:
@@ -219,6 +224,15 @@ class OllamaBackend:
         return (
             f"`{model}` is not in memory yet (Ollama's /api/ps), so it was probably still "
             "loading; try again in a minute, or raise TWINBOT_FIRST_TOKEN_TIMEOUT"
+        )
+
+
+def note_unshown(model: str, count: int) -> None:
+    if count:
+        log.warning(
+            "model %s sent %d undecodable character(s) (lone UTF-16 surrogates): kept as U+FFFD",
+            model,
+            count,
         )
 
 

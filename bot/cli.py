@@ -21,13 +21,14 @@ from bot.domain import CompareRequest, Requester, SideStatus
 from bot.errors import BackendError, InputError, TwinbotError
 from bot.export import ExportFormat, export_text
 from bot.leaderboard import Leaderboard, leaderboard_for, leaderboard_text
-from bot.logs import configure_logging
+from bot.logs import configure_logging, secrets_of
 from bot.periods import parse_moment
 from bot.pull import add_pull_command, run_pull_command
 from bot.report import DemoResult, render_report
 from bot.requests import build_request
 from bot.runtime import Runtime, open_runtime, open_store
 from bot.store import VoteFilter, utc_iso
+from bot.visible import show_controls
 
 EXIT_OK = 0
 EXIT_SIDE_FAILED = 1
@@ -132,7 +133,7 @@ async def _leaderboard(settings: Settings, where: VoteFilter) -> Leaderboard:
 
 def _stats(settings: Settings, args: argparse.Namespace, console: Console) -> int:
     board = asyncio.run(_leaderboard(settings, _vote_filter(args)))
-    console.print(leaderboard_text(board), markup=False, highlight=False)
+    console.print(show_controls(leaderboard_text(board)), markup=False, highlight=False)
     if args.chart:
         from bot.chart import win_rate_chart  # matplotlib loads slowly: only when asked
 
@@ -223,7 +224,7 @@ async def _compare(settings: Settings, args: argparse.Namespace, console: Consol
         final = await runtime.service.run(request, view)
     failed = [side for side in final.sides if side.status is SideStatus.FAILED]
     for message in dict.fromkeys(side.error or "" for side in failed):
-        print(f"twinbot: {message}", file=sys.stderr)
+        print(f"twinbot: {show_controls(message)}", file=sys.stderr)
     return EXIT_SIDE_FAILED if failed else EXIT_OK
 
 
@@ -254,7 +255,7 @@ async def _doctor(settings: Settings, args: argparse.Namespace, console: Console
     results = await run_checks(settings)
     for check in results:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
-        console.print(f"{mark} {check.name}: {check.detail}", highlight=False)
+        console.print(f"{mark} {check.name}: {show_controls(check.detail)}", highlight=False)
         if not check.ok and check.fix:
             console.print(f"       fix: {check.fix}", markup=False, highlight=False)
     healthy = all(check.ok for check in results)
@@ -325,7 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANNOT_RUN
     chat_bot = args.command == "run"
     # In the terminal the user reads our own lines; operators of a chat bot read the log.
-    configure_logging(settings.log_level if (chat_bot or args.verbose) else "ERROR")
+    configure_logging(
+        settings.log_level if (chat_bot or args.verbose) else "ERROR", secrets_of(settings)
+    )
     try:
         if args.command == "compare":
             return asyncio.run(_compare(settings, args, console))
@@ -347,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_recompute_votes(settings))
         return asyncio.run(_run_platform(settings, args.platform))
     except TwinbotError as exc:
-        print(f"twinbot: {exc}", file=sys.stderr)
+        print(f"twinbot: {show_controls(str(exc))}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         print("twinbot: interrupted; what the models wrote so far is saved.", file=sys.stderr)

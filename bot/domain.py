@@ -168,6 +168,7 @@ class SideStats:
     load_duration_ns: int | None = None
     first_token_s: float | None = None
     wall_s: float | None = None
+    unshown_chars: int = 0  # lone surrogates from the server, shown as U+FFFD (line_safe.py)
 
     @property
     def tokens_per_s(self) -> float | None:

@@ -10,6 +10,7 @@ import csv
 import enum
 import io
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -184,8 +185,14 @@ def csv_text(votes: Iterable[VoteRow], anonymize: Callable[[str], str]) -> str:
     return out.getvalue()
 
 
+# json escapes C0 itself; DEL and C1 it writes raw, and a terminal that shows the file may act
+# on them (U+009B is CSI). Inside a JSON string `\u009b` is the same value, so nothing changes.
+_RAW_CONTROLS = re.compile(r"[\x7f-\x9f]")
+
+
 def jsonl_text(rows: Iterable[dict[str, Any]]) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    return _RAW_CONTROLS.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 async def export_text(store: Store, fmt: ExportFormat, where: VoteFilter) -> tuple[str, int]:

@@ -9,6 +9,7 @@ escape means the same thing, so rewriting the bytes below the client changes no 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -62,3 +63,39 @@ class LineSafeTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class SurrogateMender:
+    """Model text made storable and printable, one streamed piece at a time.
+
+    JSON can carry a lone surrogate (`"\\ud800"`), which a Python server writes for text it
+    could not encode; Python decodes it into a str that SQLite and the terminal then refuse to
+    encode, so the whole side was lost. Here a pair split across two pieces is joined, and a
+    surrogate still alone becomes U+FFFD, counted in `replaced` so the user can be told.
+    """
+
+    def __init__(self) -> None:
+        self._held = ""  # a high surrogate that may pair with the next piece's first character
+        self.replaced = 0
+
+    def __call__(self, text: str) -> str:
+        text, self._held = self._held + text, ""
+        if text and "\ud800" <= text[-1] <= "\udbff":
+            text, self._held = text[:-1], text[-1]
+        return self._mend(text)
+
+    def flush(self) -> str:
+        """What is still held at the end of the stream (a lone high surrogate, replaced)."""
+        held, self._held = self._held, ""
+        return self._mend(held)
+
+    def _mend(self, text: str) -> str:
+        if not _SURROGATE.search(text):
+            return text
+        # UTF-16 holds pairs as they are: decoding joins each pair and replaces the rest.
+        mended = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        self.replaced += mended.count("\ufffd") - text.count("\ufffd")
+        return mended

@@ -9,6 +9,7 @@ the store cannot tell the two apart.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 from dotenv import dotenv_values
 
-from bot.backend import TextSink, Timeouts
+from bot.backend import TextSink, Timeouts, note_unshown
 from bot.domain import CompareRequest, Role, SideStats
 from bot.errors import (
     BackendBusy,
@@ -33,6 +34,7 @@ from bot.errors import (
     ModelNotPulled,
     without_retry_advice,
 )
+from bot.line_safe import SurrogateMender
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +189,7 @@ class OpenAIBackend:
         usage: dict[str, Any] = {}
         timings: dict[str, Any] = {}
         done = False
+        mend = SurrogateMender()
         try:
             # The deadline covers the wait for headers too: a server with every slot busy
             # may hold the request before it answers at all.
@@ -207,7 +210,7 @@ class OpenAIBackend:
                             raise BackendStreamError(
                                 f"The server at {self.host} sent a choice that is no object"
                             )
-                        text = _choice_text(choice)
+                        text = mend(_choice_text(choice))
                         if text:
                             last_at = loop.time()
                             if first_at is None:
@@ -217,6 +220,8 @@ class OpenAIBackend:
                         finish_reason = choice.get("finish_reason") or finish_reason
                     usage = _object(chunk.get("usage")) or usage
                     timings = _object(chunk.get("timings")) or timings  # llama.cpp's figures
+            if held := mend.flush():
+                on_text(held)
         except TimeoutError:
             if first_at is None:
                 raise BackendTimeout("the first token", self._timeouts.first_token) from None
@@ -227,7 +232,9 @@ class OpenAIBackend:
             raise ConnectionLost(f"the server at {self.host}") from None
         if not done and finish_reason is None:
             raise ConnectionLost(f"the server at {self.host}")
-        return _stats(finish_reason, usage, timings, started, first_at, last_at, loop.time())
+        note_unshown(model, mend.replaced)
+        stats = _stats(finish_reason, usage, timings, started, first_at, last_at, loop.time())
+        return dataclasses.replace(stats, unshown_chars=mend.replaced)
 
     def _http_error(
         self, status: int, content: bytes, headers: httpx.Headers, model: str

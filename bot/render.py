@@ -57,6 +57,9 @@ def stats_line(side: SideSnapshot) -> str:
             "load": "only loaded the model",
         }.get(stats.done_reason, stats.done_reason)
         parts.append(reason)
+    if stats.unshown_chars:
+        n = stats.unshown_chars
+        parts.append(f"{n} character{'s' if n > 1 else ''} could not be shown (�)")
     return " · ".join(parts) or "done"
 
 

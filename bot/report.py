@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from bot.demos import Demo
 from bot.domain import CompareSnapshot, SideSnapshot
 from bot.render import ROLE_BLURBS, side_title, stats_line
+from bot.visible import control_pieces
 from bot.votes import Choice
 
 _CHOICE_WORDS = {
@@ -29,10 +30,20 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin: 2rem 0 .3rem; }
 .side.base { border-color: #d95f02; } .side.instruct { border-color: #1b9e77; }
 .side h3 { font-size: 1rem; margin: 0; } .blurb { color: #777; font-style: italic; margin: 0; }
 .output { white-space: pre-wrap; overflow-wrap: anywhere; margin: .5rem 0; }
+.ctl { background: #fde2e2; color: #8a1010; font-family: monospace; border-radius: 2px; }
 .stats, .votes { color: #555; font-size: .9rem; } .failed { color: #b00020; }
 section { break-inside: avoid; }
 @media print { body { margin: 0; max-width: none; } .sides { gap: .5rem; } }
 """
+
+
+def _text(text: str) -> str:
+    """Model text as HTML: escaped, and each control character shown as a marked escape
+    (bot/visible.py), since a browser drops or garbles them."""
+    return "".join(
+        f'<span class="ctl">{html.escape(piece)}</span>' if escaped else html.escape(piece)
+        for piece, escaped in control_pieces(text)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +57,10 @@ def _side(side: SideSnapshot) -> str:
     failed = " failed" if side.error else ""
     return (
         f'<div class="side {side.role.value}">'
-        f"<h3>{html.escape(side_title(side))}</h3>"
+        f"<h3>{_text(side_title(side))}</h3>"
         f'<p class="blurb">{html.escape(ROLE_BLURBS[side.role])}</p>'
-        f'<div class="output">{html.escape(side.text) or "<em>(no output)</em>"}</div>'
-        f'<p class="stats{failed}">{html.escape(stats_line(side))}</p>'
+        f'<div class="output">{_text(side.text) or "<em>(no output)</em>"}</div>'
+        f'<p class="stats{failed}">{_text(stats_line(side))}</p>'
         "</div>"
     )
 
@@ -71,7 +82,7 @@ def render_report(results: Sequence[DemoResult], pair_name: str) -> str:
             f'<section id="{html.escape(demo.name)}">'
             f"<h2>{html.escape(demo.title)}</h2>"
             f'<p class="explain">{html.escape(demo.explain)}</p>'
-            f'<div class="prompt">{html.escape(demo.prompt)}</div>'
+            f'<div class="prompt">{_text(demo.prompt)}</div>'
             f'<div class="sides">{_side(snapshot.base)}{_side(snapshot.instruct)}</div>'
             f'<p class="votes">{html.escape(_tallies(result.tallies))} '
             f"Framing: {html.escape(demo.framing)}, max tokens {options.max_tokens},"

@@ -11,6 +11,12 @@ Nothing here changes what is stored or sent to a model; it only decides how Disc
 - Spoilers: `||` inside concealed text would close Discord's spoiler early and show the rest.
   A zero-width space goes between two pipes (invisible, also inside a code block, where a
   backslash escape would show), and between the text and our bars where a `|` or `\\` touches.
+- Links: a masked link `[text](https://…)` (base models write them) would show as `text`
+  and hide where it goes. A zero-width space between `]` and `(` makes it plain text, the URL
+  visible, outside code only (in code Discord renders no link, and the ZWSP would break copied
+  code such as `handlers[key](event)`). A bare URL in message content is wrapped in `<…>`,
+  which keeps it visible and clickable but stops Discord's preview; in an embed a URL never
+  gets a preview, so embeds keep it as written.
 - Invisible prompts: a prompt made only of zero-width, format or blank characters would show
   as nothing anywhere; twinbot says so instead of running it.
 """
@@ -18,6 +24,7 @@ Nothing here changes what is stored or sent to a model; it only decides how Disc
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 REPLACEMENT = "\ufffd"
 ZWSP = "\u200b"
@@ -61,6 +68,59 @@ def contain_bidi(text: str) -> str:
                 pass
     close_line()
     return "".join(shown)
+
+
+_BLOCK = re.compile(r"```[\s\S]+?```")
+_INLINE = re.compile(r"(`+)([\s\S]*?[^`])\1(?!`)")  # Discord's inline-code rule
+# Already wrapped, or a bare URL ending before trailing punctuation, as a reader would end it.
+_URL = re.compile(r"<https?://[^\s<>]+>|https?://[^\s<>]*[^\s<>.,;:!?)\]'\"]")
+LINK_GROWTH = 2  # disarm_links at most doubles a text (one ZWSP per two characters)
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """Where Discord shows code: blocks, then inline spans, left to right as its parser goes.
+    A backtick after a backslash counts as text (it is escaped or, `\\``, near enough):
+    erring towards text only costs an invisible character inside code."""
+    spans, at = [], 0
+    while (tick := text.find("`", at)) != -1:
+        found = None
+        if not (tick and text[tick - 1] == "\\"):
+            found = _BLOCK.match(text, tick) or _INLINE.match(text, tick)
+        if found is None:
+            at = tick + 1
+            continue
+        spans.append(found.span())
+        at = found.end()
+    return spans
+
+
+def _outside_code(text: str, change: Callable[[str], str]) -> str:
+    if "`" not in text:
+        return change(text)
+    out, at = [], 0
+    for start, end in _code_spans(text):
+        out += [change(text[at:start]), text[start:end]]
+        at = end
+    out.append(change(text[at:]))
+    return "".join(out)
+
+
+def disarm_links(text: str) -> str:
+    """`text` with no masked link outside code: a ZWSP between every `]` and `(` there."""
+    if "](" not in text:
+        return text
+    return _outside_code(text, lambda part: part.replace("](", "]" + ZWSP + "("))
+
+
+def quiet_urls(text: str) -> str:
+    """For message content: masked links disarmed and each bare URL outside code wrapped in
+    `<…>` (visible, no preview)."""
+    return _outside_code(disarm_links(text), lambda part: _URL.sub(_wrap, part))
+
+
+def _wrap(match: re.Match[str]) -> str:
+    url = match.group()
+    return url if url.startswith("<") else f"<{url}>"
 
 
 def escape_pipes(text: str) -> str:

@@ -17,7 +17,7 @@ content warning under it.
 
 from __future__ import annotations
 
-from adapters.discord_bot.display import contain_bidi, spoiler
+from adapters.discord_bot.display import contain_bidi, disarm_links, spoiler
 from bot.domain import SafetyMode, SafetyNote, SafetyStatus
 
 BANNER_MAX = 300  # room kept above a gated side's text for its line
@@ -36,7 +36,8 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _unavailable(note: SafetyNote) -> str:
-    detail = _clip(contain_bidi(" ".join(note.detail.split())), DETAIL_MAX) or "no answer"
+    detail = _clip(disarm_links(contain_bidi(" ".join(note.detail.split()))), DETAIL_MAX)
+    detail = detail or "no answer"
     return f"the safety check is unavailable ({detail})"
 
 
@@ -76,7 +77,7 @@ def prompt_display(
 ) -> tuple[str, str | None]:
     """The prompt embed's description and footer for a channel in `mode`, given the prompt's
     verdict so far (None or pending: not judged yet)."""
-    shown = _clip(contain_bidi(prompt), limit)
+    shown = _clip(disarm_links(contain_bidi(prompt)), limit)
     status = note.status if note is not None else SafetyStatus.PENDING
     plain = mode is SafetyMode.OFF or status is SafetyStatus.CLEAR
     if plain or (mode is SafetyMode.LABEL and status is SafetyStatus.PENDING):
@@ -88,4 +89,5 @@ def prompt_display(
     if mode is SafetyMode.WITHHOLD:
         return f"🚫 *The prompt is not shown: {why}.*", None
     # Escaped pipes can double a spoiler's length: keep it within the limit.
-    return spoiler(_clip(contain_bidi(prompt), (limit - 8) // 2)), f"🙈 {why[0].upper()}{why[1:]}."
+    hidden = _clip(disarm_links(contain_bidi(prompt)), (limit - 8) // 2)
+    return spoiler(hidden), f"🙈 {why[0].upper()}{why[1:]}."

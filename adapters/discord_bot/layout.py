@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from adapters.discord_bot.display import SPOILER_RESERVE, contain_bidi, escape_pipes, spoiler
+from adapters.discord_bot.display import (
+    SPOILER_RESERVE,
+    contain_bidi,
+    disarm_links,
+    escape_pipes,
+    quiet_urls,
+    spoiler,
+)
 from adapters.discord_bot.gate_texts import BANNER_MAX, side_banner, waiting_placeholder
 from bot.domain import (
     CompareRequest,
@@ -46,7 +53,8 @@ _LANGUAGE = re.compile(r"([A-Za-z0-9_+\-.#]{1,12})\n")
 @dataclass(frozen=True, slots=True)
 class Piece:
     """One message's share of a side's text: `raw` is the model's text, the fences are ours.
-    `shown` has bidi openers left open neutralised (display only) and, concealed, is a spoiler."""
+    `shown` has bidi openers left open neutralised and masked links disarmed (display only)
+    and, concealed, is a spoiler."""
 
     raw: str
     prefix: str = ""
@@ -55,7 +63,7 @@ class Piece:
 
     @property
     def shown(self) -> str:
-        body = self.prefix + contain_bidi(self.raw) + self.suffix
+        body = disarm_links(self.prefix + contain_bidi(self.raw) + self.suffix)
         return spoiler(body) if self.concealed else body
 
 
@@ -97,10 +105,12 @@ def _code_block_after(text: str, open_language: str | None) -> str | None:
     return open_language
 
 
-def _fit_escaped(raw: str, room: int) -> list[str]:
-    """`raw` cut further until each part, pipes escaped, fits `room` (escaping at most
-    doubles a text, so halving the room always suffices)."""
-    if len(escape_pipes(raw)) <= room:
+def _fit_shown(raw: str, room: int, concealed: bool) -> list[str]:
+    """`raw` cut further until each part fits `room` once shown: a ZWSP at most for each
+    `](` (disarmed links) and, concealed, for each pipe. Those characters are disjoint, so the
+    shown text is at most twice as long and halving the room always suffices."""
+    grown = len(escape_pipes(raw) if concealed else raw) + raw.count("](")
+    if grown <= room:
         return [raw]
     return split_text(raw, room // 2)
 
@@ -118,9 +128,7 @@ def split_for_discord(
         raise ValueError("limit too small for the code-block fences")
     # Room for the fences in every piece, and for the spoiler bars around a concealed one.
     room = limit - _FENCE_RESERVE - (SPOILER_RESERVE if concealed else 0)
-    raws = split_text(text, room)
-    if concealed:
-        raws = [part for raw in raws for part in _fit_escaped(raw, room)]
+    raws = [part for raw in split_text(text, room) for part in _fit_shown(raw, room, concealed)]
     pieces = []
     language: str | None = None
     for raw in raws:
@@ -207,7 +215,7 @@ def problem_lines(snapshot: CompareSnapshot) -> list[str]:
         side = snapshot.instruct if role is Role.INSTRUCT else snapshot.base
         label = side_label(request, role)
         if side.status is SideStatus.FAILED:
-            error = contain_bidi(redact(side.error or "unknown error", request))
+            error = quiet_urls(contain_bidi(redact(side.error or "unknown error", request)))
             lines.append(f"⚠️ **{label}** failed: {error}")
         elif side.status is SideStatus.CANCELLED:
             lines.append(f"⏹️ **{label}** was stopped before the model finished.")
@@ -223,7 +231,7 @@ def output_messages(snapshot: CompareSnapshot, notice: str | None = None) -> lis
     order = side_order(request)
     pieces = {role: side_pieces(sides[role]) for role in order}
     notices = [text for text in (notice, snapshot.notice) if text]
-    lines = [f"⚠️ {text}" for text in notices] + problem_lines(snapshot)
+    lines = [f"⚠️ {quiet_urls(text)}" for text in notices] + problem_lines(snapshot)
     content = clip("\n".join(lines), CONTENT_MAX) if lines else None
     both = tuple(_embed(request, sides[role], pieces[role], 0) for role in order)
     messages = [MessageSpec(None, 0, content, both)]

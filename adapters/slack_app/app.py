@@ -29,6 +29,7 @@ from adapters.slack_app.pacing import Budget
 from adapters.slack_app.posting import PostBudget, PostPacer
 from adapters.slack_app.queueing import PLACE_INTERVAL
 from adapters.slack_app.reactions import ReactionRecorder, ThreadAnnouncer
+from adapters.slack_app.replays import ReplayGuard
 from adapters.slack_app.safety_texts import REVEAL_ACTION
 from adapters.slack_app.scheduler import UpdateScheduler
 from adapters.slack_app.seeding import ReactionSeeder
@@ -155,6 +156,7 @@ class SlackBot:
         self.app.event("reaction_removed")(reaction)
         self.app.action(REVEAL_ACTION)(reveal)
         self.app.error(error)
+        self.app.use(ReplayGuard())
 
     @property
     def limiter(self) -> RateLimiter:

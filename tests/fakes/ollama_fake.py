@@ -83,7 +83,10 @@ def go_json(payload: object) -> bytes:
         ("\u2029", "\\u2029"),
     ):
         text = text.replace(char, escaped)
-    return text.encode()
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: sent as `\ud800`, as a Python server does
+        return json.dumps(payload, separators=(",", ":")).encode()
 
 
 @dataclass

@@ -274,7 +274,12 @@ class OpenAIFake:
         await response.write(f"data: {data}\n\n".encode())
 
     async def _event(self, response: web.StreamResponse, payload: dict[str, Any]) -> None:
-        await self._data(response, json.dumps(payload, ensure_ascii=False))
+        data = json.dumps(payload, ensure_ascii=False)
+        try:
+            data.encode()
+        except UnicodeEncodeError:  # a lone surrogate: sent as `\ud800`, as a Python server does
+            data = json.dumps(payload)
+        await self._data(response, data)
 
     async def _models(self, request: web.Request) -> web.Response:
         refused = self._unauthorized(request)
