@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.backend import Backend, canonical_tag
-from bot.catalog import load_catalog
+from bot.catalog import FRAMINGS_FILE, PAIRS_FILE, load_catalog
 from bot.config import Settings
+from bot.demos import DEMOS_FILE, load_demos
 from bot.domain import BackendKind, ModelPair, Role
 from bot.errors import BackendError, TwinbotError
 from bot.openai_backend import api_key_from_env
+from bot.prompt_files import describe_sources, is_builtin
 from bot.routing import RoutingBackend
 from bot.runtime import make_backend, open_store
 
@@ -32,30 +34,47 @@ async def pull_status(backend: Backend) -> tuple[set[str] | None, str | None]:
 
 async def run_checks(settings: Settings) -> list[Check]:
     checks = [Check("configuration", True, "settings loaded")]
+    sources = describe_sources(settings.prompts_dir, (PAIRS_FILE, FRAMINGS_FILE, DEMOS_FILE))
     try:
         catalog = load_catalog(settings.prompts_dir)
+        demos = load_demos(settings.prompts_dir, catalog)
     except TwinbotError as exc:
-        return [
-            *checks,
-            Check("prompts", False, str(exc), f"fix the file in {settings.prompts_dir}"),
-        ]
-    checks.append(
-        Check("prompts", True, f"{len(catalog.pairs)} pairs, {len(catalog.framings)} framings")
-    )
-    for name, known in (
-        ("default pair", settings.default_pair in catalog.pairs),
-        ("default framing", settings.default_framing in catalog.framings),
-    ):
-        value = settings.default_pair if name == "default pair" else settings.default_framing
-        variable = "TWINBOT_DEFAULT_PAIR" if name == "default pair" else "TWINBOT_DEFAULT_FRAMING"
-        checks.append(
-            Check(
-                name,
-                known,
-                value,
-                "" if known else f"set {variable} to one in {settings.prompts_dir}",
-            )
+        fix = (
+            "reinstall twinbot, or set TWINBOT_PROMPTS_DIR to a folder of your own"
+            if is_builtin(settings.prompts_dir)
+            else "fix the file named above, or remove it to use the built-in one"
         )
+        return [*checks, Check("prompts", False, str(exc), fix)]
+    checks.append(
+        Check(
+            "prompts",
+            True,
+            f"{len(catalog.pairs)} pairs, {len(catalog.framings)} framings, "
+            f"{len(demos)} demos ({sources})",
+        )
+    )
+    own_pairs = settings.prompts_dir / PAIRS_FILE
+    for name, variable, value, known, listing in (
+        (
+            "default pair",
+            "TWINBOT_DEFAULT_PAIR",
+            settings.default_pair,
+            catalog.pairs,
+            "`twinbot pairs`",
+        ),
+        (
+            "default framing",
+            "TWINBOT_DEFAULT_FRAMING",
+            settings.default_framing,
+            catalog.framings,
+            "the framings: " + ", ".join(sorted(catalog.framings)),
+        ),
+    ):
+        ok = value in known
+        fix = f"set {variable} to one of {listing}"
+        if name == "default pair" and not is_builtin(settings.prompts_dir):
+            fix += f", or add it to {own_pairs}"
+        checks.append(Check(name, ok, value if ok else f"{value} (unknown)", "" if ok else fix))
 
     # The default pair's own servers: Ollama, or the OpenAI-compatible endpoints it names.
     pair = catalog.pairs.get(settings.default_pair)
@@ -122,7 +141,7 @@ async def _openai_checks(backend: RoutingBackend, pair: ModelPair) -> list[Check
                 checks.append(Check(f"server {endpoint}", True, detail))
             except BackendError as exc:
                 listed[endpoint] = None
-                fix = f"start the server, or fix pair {pair.name!r} in prompts/pairs.toml"
+                fix = f"start the server, or fix pair {pair.name!r} in your pairs.toml"
                 checks.append(Check(f"server {endpoint}", False, str(exc), fix))
         models = listed[endpoint]
         if models is not None:

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain import SafetyMode
+from bot.prompt_files import BUILTIN_PROMPTS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,7 +39,8 @@ class Settings(BaseSettings):
     # What a comparison uses when the user names nothing.
     default_pair: str = "llama3.2-1b"
     default_framing: str = "raw"
-    prompts_dir: Path = REPO_ROOT / "prompts"
+    # The built-in prompts ship with the package; a folder of your own overrides them file by file.
+    prompts_dir: Path = BUILTIN_PROMPTS_DIR
 
     # Generation defaults, the same on both sides.
     max_tokens: Annotated[int, Field(ge=1, le=4096)] = 256
