@@ -76,6 +76,8 @@ async def test_the_wheel_is_what_runs_not_the_checkout(installed: Path, tmp_path
     where = run(installed / "python", "-c", "import bot; print(bot.__file__)", cwd=tmp_path)
     assert where.stdout.startswith(str(installed.parent)), where.stdout
     assert "site-packages" in where.stdout
+    # Subpackages ship too: `twinbot run discord|slack` imports them.
+    run(installed / "python", "-c", "import adapters.discord_bot, adapters.slack_app", cwd=tmp_path)
 
 
 async def test_installed_pairs_and_doctor_use_the_built_in_prompts(
