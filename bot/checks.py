@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.backend import Backend, canonical_tag
 from bot.catalog import FRAMINGS_FILE, PAIRS_FILE, load_catalog
 from bot.config import Settings
 from bot.demos import DEMOS_FILE, load_demos
-from bot.domain import BackendKind, ModelPair, Role
+from bot.domain import BackendKind, ModelPair, Role, SafetyMode
 from bot.errors import BackendError, TwinbotError
 from bot.openai_backend import api_key_from_env
 from bot.prompt_files import describe_sources, is_builtin
@@ -22,6 +24,17 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False  # ok, but worth a look: shown, without failing doctor
+
+
+# The platforms' token checks live with their adapters (they use the platform libraries, which
+# the core never imports); looked up by name, and only when that platform's token is set.
+PLATFORM_CHECKS = {
+    "discord": "adapters.discord_bot.doctor:checks",
+    "slack": "adapters.slack_app.doctor:checks",
+}
+# Modes whose gate closes when the guard cannot judge: without the guard model, nothing shows.
+GATED_MODES = (SafetyMode.SPOILER, SafetyMode.WITHHOLD)
 
 
 async def pull_status(backend: Backend) -> tuple[set[str] | None, str | None]:
@@ -84,6 +97,7 @@ async def run_checks(settings: Settings) -> list[Check]:
             checks.extend(await _openai_checks(backend, pair))
         else:
             checks.extend(await _ollama_checks(backend, pair))
+        checks.extend(await _guard_checks(settings, backend))
     finally:
         await backend.close()
 
@@ -101,7 +115,57 @@ async def run_checks(settings: Settings) -> list[Check]:
         checks.append(
             Check("database", False, str(exc), "set TWINBOT_DATABASE_PATH to a writable file")
         )
+    for platform, target in PLATFORM_CHECKS.items():
+        if _platform_configured(settings, platform):
+            module_name, _, attribute = target.partition(":")
+            check: Callable[[Settings], Awaitable[list[Check]]] = getattr(
+                importlib.import_module(module_name), attribute
+            )
+            checks.extend(await check(settings))
     return checks
+
+
+def _platform_configured(settings: Settings, platform: str) -> bool:
+    token = settings.discord_token if platform == "discord" else settings.slack_bot_token
+    return token is not None and bool(token.get_secret_value().strip())
+
+
+async def _guard_checks(settings: Settings, backend: RoutingBackend) -> list[Check]:
+    """The guard model, when a default safety mode uses it (it runs on Ollama in every case)."""
+    modes = {"TWINBOT_SAFETY_DEFAULT": settings.safety_default}
+    if _platform_configured(settings, "discord"):  # only Discord marks channels NSFW
+        modes["TWINBOT_SAFETY_NSFW_DEFAULT"] = settings.safety_nsfw_default
+    used = {variable: mode for variable, mode in modes.items() if mode is not SafetyMode.OFF}
+    if not used:
+        return []
+    gated = {variable: mode for variable, mode in used.items() if mode in GATED_MODES}
+    tag = settings.guard_model
+    name = f"guard model {tag}"
+    pulled, problem = await pull_status(backend.ollama)
+    if pulled is not None and canonical_tag(tag) in pulled:
+        return [Check(name, True, "pulled")]
+    why = problem or "not pulled"
+    settings_text = ", ".join(f"{variable}={mode}" for variable, mode in used.items())
+    fix = f"ollama pull {tag}" if pulled is not None else "start Ollama (the guard runs there)"
+    if gated:
+        hidden = ", ".join(f"{variable}={mode}" for variable, mode in gated.items())
+        return [
+            Check(
+                name,
+                False,
+                f"{why}; with {hidden} outputs there are hidden or withheld, every one",
+                f"{fix}, or set those to label or off",
+            )
+        ]
+    return [
+        Check(
+            name,
+            True,
+            f"{why}; with {settings_text} outputs show unchecked, marked as such",
+            fix,
+            warning=True,
+        )
+    ]
 
 
 async def _ollama_checks(backend: RoutingBackend, pair: ModelPair | None) -> list[Check]:

@@ -11,13 +11,14 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from bot.backup import add_backup_commands, run_backup_command
 from bot.compare import QuietView
 from bot.config import ConfigError, Settings, load_settings
 from bot.demos import Demo, find_demo, load_demos
 from bot.domain import CompareRequest, Requester, SideStatus
-from bot.errors import TwinbotError
+from bot.errors import InputError, TwinbotError
 from bot.export import ExportFormat, export_text
 from bot.leaderboard import Leaderboard, leaderboard_for, leaderboard_text
 from bot.logs import configure_logging
@@ -27,7 +28,7 @@ from bot.pull import add_pull_command, run_pull_command
 from bot.report import DemoResult, render_report
 from bot.requests import build_request
 from bot.runtime import Runtime, open_runtime, open_store
-from bot.store import VoteFilter, utc_iso
+from bot.store import Store, VoteFilter, utc_iso
 
 EXIT_OK = 0
 EXIT_SIDE_FAILED = 1
@@ -135,8 +136,20 @@ def _vote_filter(args: argparse.Namespace) -> VoteFilter:
     )
 
 
+async def _known_pair(settings: Settings, store: Store, pair: str | None) -> None:
+    """A --pair filter must name a pair: a typo would otherwise read as "no votes yet"."""
+    if pair is None:
+        return
+    from bot.catalog import load_catalog
+
+    known = set(load_catalog(settings.prompts_dir).pairs) | await store.pair_names()
+    if pair not in known:
+        raise InputError(f"Unknown pair `{pair}`. Known pairs: {', '.join(sorted(known))}.")
+
+
 async def _leaderboard(settings: Settings, where: VoteFilter) -> Leaderboard:
     async with await open_store(settings) as store:
+        await _known_pair(settings, store, where.pair)
         return await leaderboard_for(store, where)
 
 
@@ -154,6 +167,7 @@ def _stats(settings: Settings, args: argparse.Namespace, console: Console) -> in
 
 async def _export_text(settings: Settings, fmt: ExportFormat, where: VoteFilter) -> tuple[str, int]:
     async with await open_store(settings) as store:
+        await _known_pair(settings, store, where.pair)
         return await export_text(store, fmt, where)
 
 
@@ -263,7 +277,9 @@ async def _pairs(settings: Settings, console: Console) -> int:
                 )
                 console.print(f"    {label:<8} {tag:<36} {mark}", markup=False, highlight=False)
     if problem:
-        console.print(f"[yellow]{problem}[/yellow]", highlight=False)
+        # The list above is only what the files say: whether a tag is pulled is unknown.
+        print(f"twinbot: {problem}", file=sys.stderr)
+        return EXIT_SIDE_FAILED
     return EXIT_OK
 
 
@@ -273,8 +289,11 @@ async def _doctor(settings: Settings, console: Console) -> int:
     results = await run_checks(settings)
     for check in results:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
-        console.print(f"{mark} {check.name}: {check.detail}", highlight=False)
-        if not check.ok and check.fix:
+        if check.ok and check.warning:
+            mark = "[yellow]warn[/yellow]"
+        # Details quote other programs' errors: never read them as rich markup.
+        console.print(f"{mark} {escape(f'{check.name}: {check.detail}')}", highlight=False)
+        if (not check.ok or check.warning) and check.fix:
             console.print(f"       fix: {check.fix}", markup=False, highlight=False)
     return EXIT_OK if all(check.ok for check in results) else EXIT_SIDE_FAILED
 

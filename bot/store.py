@@ -600,3 +600,9 @@ class Store:
         ) as cursor:
             rows = await cursor.fetchall()
         return {Choice(row[0]): int(row[1]) for row in rows}
+
+    async def pair_names(self) -> set[str]:
+        """Every pair a stored comparison used (a pair since removed from pairs.toml included)."""
+        async with self._db.execute("SELECT DISTINCT pair FROM comparisons") as cursor:
+            rows = await cursor.fetchall()
+        return {str(row[0]) for row in rows}

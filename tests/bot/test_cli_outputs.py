@@ -72,3 +72,31 @@ async def test_help_lists_the_framings_of_the_users_own_folder(tmp_path: Path):
     env = {"TWINBOT_PROMPTS_DIR": str(own)}
     helped = await twinbot("compare", "--help", host="http://x", db=tmp_path / "db", env=env)
     assert "base-model framing: poem" in " ".join(helped.out.split())
+
+
+@pytest.mark.parametrize("command", [["stats"], ["export", "--format", "kto", "-o", "-"]])
+async def test_a_pair_filter_that_names_no_pair_says_so(tmp_path: Path, command: list[str]):
+    db = tmp_path / "votes.sqlite3"
+    await seed_votes(db)
+
+    typo = await twinbot(*command, "--pair", "llama3.2-1bb", host="http://x", db=db)
+
+    assert typo.code == 2 and typo.out == ""
+    assert typo.err.startswith("twinbot: Unknown pair `llama3.2-1bb`. Known pairs: ")
+    assert "llama3.2-1b," in typo.err and typo.err.count("\n") == 1
+    known = await twinbot(*command, "--pair", "llama3.2-1b", host="http://x", db=db)
+    assert known.code == 0, known.err
+
+
+async def test_a_pair_gone_from_pairs_toml_still_filters_its_stored_votes(tmp_path: Path):
+    db = tmp_path / "votes.sqlite3"
+    await seed_votes(db)  # votes on llama3.2-1b
+    own = tmp_path / "prompts"
+    own.mkdir()
+    (own / "pairs.toml").write_text('[[pair]]\nname = "other"\nbase = "a:text"\ninstruct = "a:i"\n')
+    env = {"TWINBOT_PROMPTS_DIR": str(own), "TWINBOT_DEFAULT_PAIR": "other"}
+
+    result = await twinbot("stats", "--pair", "llama3.2-1b", host="http://x", db=db, env=env)
+
+    assert result.code == 0, result.err
+    assert "llama3.2-1b" in result.out
