@@ -10,6 +10,7 @@ from bot.backend import Backend, OllamaBackend, Timeouts
 from bot.catalog import Catalog, load_catalog
 from bot.compare import CompareService
 from bot.config import Settings
+from bot.database_file import database_file
 from bot.metrics import Metrics
 from bot.queue import FairQueue
 from bot.routing import RoutingBackend
@@ -40,7 +41,7 @@ def make_backend(settings: Settings, catalog: Catalog | None = None) -> RoutingB
 
 
 async def open_store(settings: Settings) -> Store:
-    return await Store.open(settings.database_path, store_user_ids=settings.store_user_ids)
+    return await Store.open(database_file(settings), store_user_ids=settings.store_user_ids)
 
 
 @asynccontextmanager
