@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from bot.config import REPO_ROOT
 from tests.fakes.ollama_fake import OllamaFake
 
 SOURCES = ("pyproject.toml", "README.md", "bot", "adapters", "prompts")
+VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 
 def run(*command: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -55,7 +57,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     site = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
     dependencies = sysconfig.get_paths()["purelib"]
     (Path(site.stdout.strip()) / "twinbot_test_deps.pth").write_text(dependencies + "\n")
-    run(*pip, "--python", python, "install", "-q", "--no-deps", "--no-index", wheel)
+    # Its dependencies resolve offline, within requirements.lock, to what is installed here.
+    run(*pip, "--python", python, "install", "-q", "--no-index", "--constraint",
+        REPO_ROOT / "requirements.lock", wheel)  # fmt: skip
+    installed = {path.name for path in Path(site.stdout.strip()).iterdir()}
+    assert installed - {"__pycache__"} == {
+        "adapters", "bot", "prompts", "twinbot_test_deps.pth", f"twinbot-{VERSION}.dist-info"
+    }  # fmt: skip
     yield venv / "bin"
 
 
