@@ -87,6 +87,7 @@ async def test_compare_prints_both_sides_with_stats_and_stores_them(
     assert "アニメのレビュー[bold]x[/bold]" in result.out  # model text is never rich markup
     assert "こんにちは！ How can I help?" in result.out
     assert "3 tokens" in result.out and "2 tokens" in result.out and "tok/s" in result.out
+    assert r"base sees: Q: こんにちは\nA:" in result.out  # what the base model continued
     assert "Traceback" not in result.err
     [(prompt, framing, options, status)] = rows(
         db, "SELECT prompt, framing, options_json, status FROM comparisons"
