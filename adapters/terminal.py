@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.domain import CompareSnapshot, SideSnapshot, SideStatus
-from bot.render import ROLE_BLURBS, side_title, stats_line
+from bot.render import ROLE_BLURBS, framed_preview, side_title, stats_line
 from bot.visible import control_pieces
 
 # How an escaped control character looks: apart from text that merely spells `\x1b`.
@@ -44,6 +44,10 @@ def request_header(snapshot: CompareSnapshot) -> Text:
         header.append(f" · seed {options.seed}")
     header.append("\nprompt: ", style="bold")
     header.append_text(shown(request.prompt))
+    if request.framed_prompt != request.prompt:
+        # What the base model continues from: the framing around the prompt, on one line.
+        header.append("\nbase sees: ", style="bold")
+        header.append(framed_preview(request), style="dim")
     return header
 
 

@@ -20,6 +20,7 @@ from pydantic import (
 
 from bot.domain import BackendKind, Framing, ModelPair
 from bot.errors import PromptsError
+from bot.prompt_files import prompt_file
 
 PAIRS_FILE = "pairs.toml"
 FRAMINGS_FILE = "framings.toml"
@@ -219,9 +220,10 @@ def _parse_all(path: Path, table: str, model: type[_Entry]) -> list[_Entry]:
 
 
 def load_catalog(directory: Path) -> Catalog:
-    pairs = {e.name: e.to_pair() for e in _parse_all(directory / PAIRS_FILE, "pair", _PairEntry)}
+    pairs_path = prompt_file(directory, PAIRS_FILE)
+    pairs = {e.name: e.to_pair() for e in _parse_all(pairs_path, "pair", _PairEntry)}
     framings = {
         e.name: Framing(e.name, e.template, tuple(e.stop), e.description)
-        for e in _parse_all(directory / FRAMINGS_FILE, "framing", _FramingEntry)
+        for e in _parse_all(prompt_file(directory, FRAMINGS_FILE), "framing", _FramingEntry)
     }
     return Catalog(pairs=pairs, framings=framings)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
 
 from bot.backend import Backend, canonical_tag
-from bot.catalog import load_catalog
+from bot.catalog import FRAMINGS_FILE, PAIRS_FILE, load_catalog
 from bot.config import Settings
-from bot.domain import BackendKind, ModelPair, Role
+from bot.demos import DEMOS_FILE, load_demos
+from bot.domain import BackendKind, ModelPair, Role, SafetyMode
 from bot.errors import BackendError, TwinbotError
 from bot.openai_backend import api_key_from_env
+from bot.prompt_files import describe_sources, is_builtin
 from bot.routing import RoutingBackend
 from bot.runtime import make_backend, open_store
 
@@ -22,6 +26,17 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False  # ok, but worth a look: shown, without failing doctor
+
+
+# The platforms' token checks live with their adapters (they use the platform libraries, which
+# the core never imports); looked up by name, and only when that platform's token is set.
+PLATFORM_CHECKS = {
+    "discord": "adapters.discord_bot.doctor:checks",
+    "slack": "adapters.slack_app.doctor:checks",
+}
+# Modes whose gate closes when the guard cannot judge: without the guard model, nothing shows.
+GATED_MODES = (SafetyMode.SPOILER, SafetyMode.WITHHOLD)
 
 
 async def pull_status(backend: Backend) -> tuple[set[str] | None, str | None]:
@@ -34,30 +49,47 @@ async def pull_status(backend: Backend) -> tuple[set[str] | None, str | None]:
 
 async def run_checks(settings: Settings) -> list[Check]:
     checks = [Check("configuration", True, "settings loaded")]
+    sources = describe_sources(settings.prompts_dir, (PAIRS_FILE, FRAMINGS_FILE, DEMOS_FILE))
     try:
         catalog = load_catalog(settings.prompts_dir)
+        demos = load_demos(settings.prompts_dir, catalog)
     except TwinbotError as exc:
-        return [
-            *checks,
-            Check("prompts", False, str(exc), f"fix the file in {settings.prompts_dir}"),
-        ]
-    checks.append(
-        Check("prompts", True, f"{len(catalog.pairs)} pairs, {len(catalog.framings)} framings")
-    )
-    for name, known in (
-        ("default pair", settings.default_pair in catalog.pairs),
-        ("default framing", settings.default_framing in catalog.framings),
-    ):
-        value = settings.default_pair if name == "default pair" else settings.default_framing
-        variable = "TWINBOT_DEFAULT_PAIR" if name == "default pair" else "TWINBOT_DEFAULT_FRAMING"
-        checks.append(
-            Check(
-                name,
-                known,
-                value,
-                "" if known else f"set {variable} to one in {settings.prompts_dir}",
-            )
+        fix = (
+            "reinstall twinbot, or set TWINBOT_PROMPTS_DIR to a folder of your own"
+            if is_builtin(settings.prompts_dir)
+            else "fix the file named above, or remove it to use the built-in one"
         )
+        return [*checks, Check("prompts", False, str(exc), fix)]
+    checks.append(
+        Check(
+            "prompts",
+            True,
+            f"{len(catalog.pairs)} pairs, {len(catalog.framings)} framings, "
+            f"{len(demos)} demos ({sources})",
+        )
+    )
+    own_pairs = settings.prompts_dir / PAIRS_FILE
+    for name, variable, value, known, listing in (
+        (
+            "default pair",
+            "TWINBOT_DEFAULT_PAIR",
+            settings.default_pair,
+            catalog.pairs,
+            "`twinbot pairs`",
+        ),
+        (
+            "default framing",
+            "TWINBOT_DEFAULT_FRAMING",
+            settings.default_framing,
+            catalog.framings,
+            "the framings: " + ", ".join(sorted(catalog.framings)),
+        ),
+    ):
+        ok = value in known
+        fix = f"set {variable} to one of {listing}"
+        if name == "default pair" and not is_builtin(settings.prompts_dir):
+            fix += f", or add it to {own_pairs}"
+        checks.append(Check(name, ok, value if ok else f"{value} (unknown)", "" if ok else fix))
 
     # The default pair's own servers: Ollama, or the OpenAI-compatible endpoints it names.
     pair = catalog.pairs.get(settings.default_pair)
@@ -68,6 +100,7 @@ async def run_checks(settings: Settings) -> list[Check]:
             checks.extend(await _raw_base_check(pair, settings.connect_timeout))
         else:
             checks.extend(await _ollama_checks(backend, pair))
+        checks.extend(await _guard_checks(settings, backend))
     finally:
         await backend.close()
 
@@ -85,7 +118,57 @@ async def run_checks(settings: Settings) -> list[Check]:
         checks.append(
             Check("database", False, str(exc), "set TWINBOT_DATABASE_PATH to a writable file")
         )
+    for platform, target in PLATFORM_CHECKS.items():
+        if _platform_configured(settings, platform):
+            module_name, _, attribute = target.partition(":")
+            check: Callable[[Settings], Awaitable[list[Check]]] = getattr(
+                importlib.import_module(module_name), attribute
+            )
+            checks.extend(await check(settings))
     return checks
+
+
+def _platform_configured(settings: Settings, platform: str) -> bool:
+    token = settings.discord_token if platform == "discord" else settings.slack_bot_token
+    return token is not None and bool(token.get_secret_value().strip())
+
+
+async def _guard_checks(settings: Settings, backend: RoutingBackend) -> list[Check]:
+    """The guard model, when a default safety mode uses it (it runs on Ollama in every case)."""
+    modes = {"TWINBOT_SAFETY_DEFAULT": settings.safety_default}
+    if _platform_configured(settings, "discord"):  # only Discord marks channels NSFW
+        modes["TWINBOT_SAFETY_NSFW_DEFAULT"] = settings.safety_nsfw_default
+    used = {variable: mode for variable, mode in modes.items() if mode is not SafetyMode.OFF}
+    if not used:
+        return []
+    gated = {variable: mode for variable, mode in used.items() if mode in GATED_MODES}
+    tag = settings.guard_model
+    name = f"guard model {tag}"
+    pulled, problem = await pull_status(backend.ollama)
+    if pulled is not None and canonical_tag(tag) in pulled:
+        return [Check(name, True, "pulled")]
+    why = problem or "not pulled"
+    settings_text = ", ".join(f"{variable}={mode}" for variable, mode in used.items())
+    fix = f"ollama pull {tag}" if pulled is not None else "start Ollama (the guard runs there)"
+    if gated:
+        hidden = ", ".join(f"{variable}={mode}" for variable, mode in gated.items())
+        return [
+            Check(
+                name,
+                False,
+                f"{why}; with {hidden} outputs there are hidden or withheld, every one",
+                f"{fix}, or set those to label or off",
+            )
+        ]
+    return [
+        Check(
+            name,
+            True,
+            f"{why}; with {settings_text} outputs show unchecked, marked as such",
+            fix,
+            warning=True,
+        )
+    ]
 
 
 async def _ollama_checks(backend: RoutingBackend, pair: ModelPair | None) -> list[Check]:
@@ -125,7 +208,7 @@ async def _openai_checks(backend: RoutingBackend, pair: ModelPair) -> list[Check
                 checks.append(Check(f"server {endpoint}", True, detail))
             except BackendError as exc:
                 listed[endpoint] = None
-                fix = f"start the server, or fix pair {pair.name!r} in prompts/pairs.toml"
+                fix = f"start the server, or fix pair {pair.name!r} in your pairs.toml"
                 checks.append(Check(f"server {endpoint}", False, str(exc), fix))
         models = listed[endpoint]
         if models is not None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.metadata
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from bot.backup import add_backup_commands, run_backup_command
 from bot.compare import QuietView
@@ -22,12 +23,13 @@ from bot.errors import BackendError, InputError, TwinbotError
 from bot.export import ExportFormat, export_text
 from bot.leaderboard import Leaderboard, leaderboard_for, leaderboard_text
 from bot.logs import configure_logging, secrets_of
+from bot.output_paths import output_target
 from bot.periods import parse_moment
 from bot.pull import add_pull_command, run_pull_command
 from bot.report import DemoResult, render_report
 from bot.requests import build_request
 from bot.runtime import Runtime, open_runtime, open_store
-from bot.store import VoteFilter, utc_iso
+from bot.store import Store, VoteFilter, utc_iso
 from bot.visible import show_controls
 
 EXIT_OK = 0
@@ -48,18 +50,43 @@ def load_front_end(target: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("twinbot")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def _framing_names() -> str:
+    """Every framing the user can pick: their own prompts folder's, else the built-in ones."""
+    from bot.catalog import load_catalog
+    from bot.prompt_files import BUILTIN_PROMPTS_DIR
+
+    try:
+        folder = load_settings().prompts_dir
+    except ConfigError:
+        folder = BUILTIN_PROMPTS_DIR
+    for directory in dict.fromkeys((folder, BUILTIN_PROMPTS_DIR)):
+        try:
+            return ", ".join(load_catalog(directory).framings)
+        except TwinbotError:
+            continue
+    return "see prompts/framings.toml"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twinbot",
         description="Send one prompt to a base model and its instruct twin, side by side.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at TWINBOT_LOG_LEVEL")
+    parser.add_argument("--version", action="version", version=f"twinbot {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     compare = commands.add_parser("compare", help="compare both twins on one prompt, live")
     compare.add_argument("prompt", help="the text both models get")
     compare.add_argument("--pair", help="model pair (see `twinbot pairs`)")
-    compare.add_argument("--framing", help="base-model framing: raw, qa, transcript, in-context")
+    compare.add_argument("--framing", help=f"base-model framing: {_framing_names()}")
     compare.add_argument("--max-tokens", type=int, help="tokens per side (num_predict)")
     compare.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2")
     compare.add_argument("--seed", type=int, help="sampling seed, the same on both sides")
@@ -90,7 +117,9 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="write the votes as a preference dataset")
     export.add_argument("--format", required=True, choices=[f.value for f in ExportFormat])
-    export.add_argument("-o", "--output", required=True, metavar="FILE")
+    export.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the file to write, or - for stdout"
+    )
     _add_vote_filters(export)
 
     commands.add_parser("recompute-votes", help="rebuild every vote from the reaction log")
@@ -126,31 +155,52 @@ def _vote_filter(args: argparse.Namespace) -> VoteFilter:
     )
 
 
+async def _known_pair(settings: Settings, store: Store, pair: str | None) -> None:
+    """A --pair filter must name a pair: a typo would otherwise read as "no votes yet"."""
+    if pair is None:
+        return
+    from bot.catalog import load_catalog
+
+    known = set(load_catalog(settings.prompts_dir).pairs) | await store.pair_names()
+    if pair not in known:
+        raise InputError(f"Unknown pair `{pair}`. Known pairs: {', '.join(sorted(known))}.")
+
+
 async def _leaderboard(settings: Settings, where: VoteFilter) -> Leaderboard:
     async with await open_store(settings) as store:
+        await _known_pair(settings, store, where.pair)
         return await leaderboard_for(store, where)
 
 
 def _stats(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    chart = output_target(args.chart, option="--chart") if args.chart else None
     board = asyncio.run(_leaderboard(settings, _vote_filter(args)))
     console.print(show_controls(leaderboard_text(board)), markup=False, highlight=False)
-    if args.chart:
+    if chart is not None:
         from bot.chart import win_rate_chart  # matplotlib loads slowly: only when asked
 
-        Path(args.chart).write_bytes(win_rate_chart(board))
+        chart.write_bytes(win_rate_chart(board))
         console.print(f"chart written to {args.chart}", markup=False, highlight=False)
     return EXIT_OK
 
 
 async def _export_text(settings: Settings, fmt: ExportFormat, where: VoteFilter) -> tuple[str, int]:
     async with await open_store(settings) as store:
+        await _known_pair(settings, store, where.pair)
         return await export_text(store, fmt, where)
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
+    target = output_target(args.output, option="-o", allow_stdout=True)
     text, rows = asyncio.run(_export_text(settings, ExportFormat(args.format), _vote_filter(args)))
-    Path(args.output).write_text(text, encoding="utf-8")
-    print(f"{rows} rows written to {args.output} ({args.format})")
+    if target is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        # The count goes to stderr, so the data on stdout stays clean for a pipe.
+        print(f"{rows} rows written to standard output ({args.format})", file=sys.stderr)
+        return EXIT_OK
+    target.write_text(text, encoding="utf-8")
+    print(f"{rows} rows written to {target} ({args.format})")
     return EXIT_OK
 
 
@@ -177,9 +227,10 @@ def _demo_request(
 
 
 async def _demo(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    report = output_target(args.report, option="--report") if args.report else None
     async with open_runtime(settings) as runtime:
         demos = load_demos(settings.prompts_dir, runtime.catalog)
-        if args.report:
+        if report is not None:
             results = []
             for demo in demos.values():
                 console.print(f"running {demo.name}: {demo.title}", markup=False, highlight=False)
@@ -190,7 +241,7 @@ async def _demo(settings: Settings, args: argparse.Namespace, console: Console) 
                 )
                 results.append(DemoResult(demo, final, tallies))
             page = render_report(results, results[0].snapshot.request.pair.name)
-            await asyncio.to_thread(Path(args.report).write_text, page, encoding="utf-8")
+            await asyncio.to_thread(report.write_text, page, encoding="utf-8")
             console.print(f"report written to {args.report}", markup=False, highlight=False)
             return EXIT_OK
         if not args.name:
@@ -245,7 +296,9 @@ async def _pairs(settings: Settings, console: Console) -> int:
                 )
                 console.print(f"    {label:<8} {tag:<36} {mark}", markup=False, highlight=False)
     if problem:
-        console.print(f"[yellow]{problem}[/yellow]", highlight=False)
+        # The list above is only what the files say: whether a tag is pulled is unknown.
+        print(f"twinbot: {problem}", file=sys.stderr)
+        return EXIT_SIDE_FAILED
     return EXIT_OK
 
 
@@ -255,8 +308,13 @@ async def _doctor(settings: Settings, args: argparse.Namespace, console: Console
     results = await run_checks(settings)
     for check in results:
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
-        console.print(f"{mark} {check.name}: {show_controls(check.detail)}", highlight=False)
-        if not check.ok and check.fix:
+        if check.ok and check.warning:
+            mark = "[yellow]warn[/yellow]"
+        # Details quote other programs' errors: never read them as rich markup.
+        console.print(
+            f"{mark} {escape(f'{check.name}: {show_controls(check.detail)}')}", highlight=False
+        )
+        if (not check.ok or check.warning) and check.fix:
             console.print(f"       fix: {check.fix}", markup=False, highlight=False)
     healthy = all(check.ok for check in results)
     if args.measure:
@@ -351,6 +409,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run_platform(settings, args.platform))
     except TwinbotError as exc:
         print(f"twinbot: {show_controls(str(exc))}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except OSError as exc:
+        # Checked paths can still fail (a full disk, a folder removed meanwhile): one line.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"twinbot: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         print("twinbot: interrupted; what the models wrote so far is saved.", file=sys.stderr)

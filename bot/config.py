@@ -5,12 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain import SafetyMode
+from bot.prompt_files import BUILTIN_PROMPTS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_database_path() -> Path:
+    """The platform's user data folder (~/.local/share/twinbot on Linux, honouring XDG_DATA_HOME;
+    ~/Library/Application Support/twinbot on macOS; %LOCALAPPDATA%\\twinbot on Windows)."""
+    return platformdirs.user_data_path("twinbot", appauthor=False) / "twinbot.sqlite3"
 
 
 class ConfigError(Exception):
@@ -38,7 +46,8 @@ class Settings(BaseSettings):
     # What a comparison uses when the user names nothing.
     default_pair: str = "llama3.2-1b"
     default_framing: str = "raw"
-    prompts_dir: Path = REPO_ROOT / "prompts"
+    # The built-in prompts ship with the package; a folder of your own overrides them file by file.
+    prompts_dir: Path = BUILTIN_PROMPTS_DIR
 
     # Generation defaults, the same on both sides.
     max_tokens: Annotated[int, Field(ge=1, le=4096)] = 256
@@ -54,7 +63,9 @@ class Settings(BaseSettings):
     max_prompt_chars: Annotated[int, Field(ge=1, le=100_000)] = 4000
 
     # Storage.
-    database_path: Path = Path("twinbot.sqlite3")
+    # The default folder is created on first use; a folder named in TWINBOT_DATABASE_PATH must
+    # exist already (a typo never creates a stray tree).
+    database_path: Path = Field(default_factory=default_database_path)
     # Off: user ids are stored as salted hashes (the salt is per install, in the database).
     store_user_ids: bool = False
 

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from bot.catalog import Catalog, _Named, _parse_all
 from bot.errors import PromptsError
+from bot.prompt_files import prompt_file
 
 DEMOS_FILE = "demos.toml"
 
@@ -41,7 +42,7 @@ class Demo:
 
 
 def load_demos(directory: Path, catalog: Catalog) -> dict[str, Demo]:
-    path = directory / DEMOS_FILE
+    path = prompt_file(directory, DEMOS_FILE)
     demos: dict[str, Demo] = {}
     for index, entry in enumerate(_parse_all(path, "demo", _DemoEntry)):
         if entry.framing not in catalog.framings:

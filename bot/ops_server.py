@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from bot.backend import Backend, canonical_tag
 from bot.catalog import Catalog
@@ -18,6 +19,11 @@ from bot.runtime import Runtime
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("aiohttp.access")
+
+# Probes hit these every few seconds (Docker's health check, Prometheus' scrape): at INFO they
+# would bury everything else in the log, so they log at DEBUG; anything else stays at INFO.
+PROBE_PATHS = frozenset({"/healthz", "/metrics"})
 
 HealthCheck = Callable[[], Awaitable[str]]  # returns a detail line; raises when unhealthy
 CHECK_TIMEOUT = 5.0
@@ -106,9 +112,31 @@ async def start_ops_server(runtime: Runtime, platform_checks: dict[str, HealthCh
     return server
 
 
+class ProbeQuietAccessLogger(AbstractAccessLogger):
+    """One line per request, as aiohttp's own, at DEBUG for probes and INFO otherwise."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        level = logging.DEBUG if request.path in PROBE_PATHS else logging.INFO
+        if self.logger.isEnabledFor(level):
+            self.logger.log(
+                level,
+                '%s "%s %s" %d %.3fs',
+                request.remote,
+                request.method,
+                request.path_qs,
+                response.status,
+                time,
+            )
+
+
 class OpsServer:
     def __init__(self, app: web.Application, host: str, port: int) -> None:
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self._runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            access_log=access_log,
+            access_log_class=ProbeQuietAccessLogger,
+        )
         self._host, self._port = host, port
         self.url = ""
 

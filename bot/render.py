@@ -24,6 +24,44 @@ def redact(text: str, request: CompareRequest) -> str:
     return text
 
 
+_SHOWN_NEWLINE = "\\n"  # a newline, shown as the two characters backslash and n
+PREVIEW_LIMIT = 160
+_MIN_PREVIEW = 40
+
+
+def _shown_length(text: str) -> int:
+    return len(text) + text.count("\n") * (len(_SHOWN_NEWLINE) - 1)
+
+
+def _fit(text: str, budget: int, *, from_end: bool) -> str:
+    """As much of `text` (from its start, or its end) as shows within `budget` characters."""
+    taken, used = 0, 0
+    chars = reversed(text) if from_end else iter(text)
+    for char in chars:
+        cost = len(_SHOWN_NEWLINE) if char == "\n" else 1
+        if used + cost > budget:
+            break
+        taken, used = taken + 1, used + cost
+    return text[len(text) - taken :] if from_end else text[:taken]
+
+
+def framed_preview(request: CompareRequest, limit: int = PREVIEW_LIMIT) -> str:
+    r"""What the base model saw, compactly on one line: newlines shown as `\n`, and a long text
+    cut in the middle. The end always shows, since the base model continues from it (with the
+    `qa` framing: `Q: What is tea?\nA:`). Callers may leave it out when the framing passes the
+    prompt as typed (`request.framed_prompt == request.prompt`)."""
+    if limit < _MIN_PREVIEW:
+        raise ValueError(f"limit must be at least {_MIN_PREVIEW}")
+    text = request.framed_prompt.replace("\r\n", "\n").replace("\r", "\n")
+    if _shown_length(text) > limit:
+        marker = f" …({len(text)} characters in all)… "
+        room = limit - len(marker)
+        head = _fit(text, room * 2 // 5, from_end=False)
+        tail = _fit(text[len(head) :], room - _shown_length(head), from_end=True)
+        text = f"{head}{marker}{tail}"
+    return text.replace("\n", _SHOWN_NEWLINE)
+
+
 def side_title(side: SideSnapshot) -> str:
     return f"{ROLE_LABELS[side.role]} · {side.model}"
 

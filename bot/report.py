@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.demos import Demo
-from bot.domain import CompareSnapshot, SideSnapshot
-from bot.render import ROLE_BLURBS, side_title, stats_line
+from bot.domain import CompareRequest, CompareSnapshot, SideSnapshot
+from bot.render import ROLE_BLURBS, framed_preview, side_title, stats_line
 from bot.visible import control_pieces
 from bot.votes import Choice
 
@@ -25,6 +25,10 @@ body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin: 2rem 0 .3rem; }
 .explain { color: #555; margin: 0 0 .6rem; }
 .prompt { background: #f4f4f4; padding: .5rem .8rem; white-space: pre-wrap; border-radius: 4px; }
+.framed { margin: .3rem 0 0; color: #555; font-size: .9rem; }
+.framed summary { cursor: pointer; overflow-wrap: anywhere; }
+.framed code { font-size: .85rem; }
+.framed pre { background: #faf6f0; padding: .5rem .8rem; white-space: pre-wrap; margin: .3rem 0; }
 .sides { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; margin-top: .6rem; }
 .side { border: 2px solid #ccc; border-radius: 6px; padding: .6rem .8rem; }
 .side.base { border-color: #d95f02; } .side.instruct { border-color: #1b9e77; }
@@ -65,6 +69,17 @@ def _side(side: SideSnapshot) -> str:
     )
 
 
+def _framed(request: CompareRequest) -> str:
+    """What the base model saw: one line in the summary, the whole text when opened."""
+    if request.framed_prompt == request.prompt:
+        return '<p class="framed">The base model saw the prompt as typed.</p>'
+    return (
+        '<details class="framed"><summary>The base model saw: '
+        f"<code>{html.escape(framed_preview(request))}</code></summary>"
+        f"<pre>{html.escape(request.framed_prompt)}</pre></details>"
+    )
+
+
 def _tallies(tallies: Mapping[Choice, int]) -> str:
     total = sum(tallies.values())
     if not total:
@@ -83,6 +98,7 @@ def render_report(results: Sequence[DemoResult], pair_name: str) -> str:
             f"<h2>{html.escape(demo.title)}</h2>"
             f'<p class="explain">{html.escape(demo.explain)}</p>'
             f'<div class="prompt">{_text(demo.prompt)}</div>'
+            f"{_framed(snapshot.request)}"
             f'<div class="sides">{_side(snapshot.base)}{_side(snapshot.instruct)}</div>'
             f'<p class="votes">{html.escape(_tallies(result.tallies))} '
             f"Framing: {html.escape(demo.framing)}, max tokens {options.max_tokens},"

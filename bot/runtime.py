@@ -10,6 +10,7 @@ from bot.backend import Backend, OllamaBackend, Timeouts
 from bot.catalog import Catalog, load_catalog
 from bot.compare import CompareService
 from bot.config import Settings
+from bot.database_file import database_file
 from bot.guard import Guard
 from bot.metrics import Metrics
 from bot.queue import FairQueue
@@ -53,7 +54,7 @@ def make_guard(settings: Settings) -> Guard:
 
 
 async def open_store(settings: Settings) -> Store:
-    return await Store.open(settings.database_path, store_user_ids=settings.store_user_ids)
+    return await Store.open(database_file(settings), store_user_ids=settings.store_user_ids)
 
 
 @asynccontextmanager

@@ -136,7 +136,11 @@ class Store:
     async def open(
         cls, path: Path, *, store_user_ids: bool = False, busy_timeout_ms: int = 5000
     ) -> Self:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            raise StoreError(
+                f"Cannot open the database {path}: the folder {path.parent} does not exist; "
+                "create it, or set TWINBOT_DATABASE_PATH to a file in a folder that does"
+            )
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
             db = await aiosqlite.connect(path, isolation_level=None)
@@ -612,3 +616,9 @@ class Store:
         ) as cursor:
             rows = await cursor.fetchall()
         return {Choice(row[0]): int(row[1]) for row in rows}
+
+    async def pair_names(self) -> set[str]:
+        """Every pair a stored comparison used (a pair since removed from pairs.toml included)."""
+        async with self._db.execute("SELECT DISTINCT pair FROM comparisons") as cursor:
+            rows = await cursor.fetchall()
+        return {str(row[0]) for row in rows}

@@ -8,16 +8,37 @@
 #                    (docker's restart policy, systemd's Restart=) restarts the pair. Each
 #                    process has its own TWINBOT_MAX_RUNNING bound on Ollama: halve it, or
 #                    raise OLLAMA_NUM_PARALLEL, when both platforms run.
+#   healthcheck      the container's health: GET /healthz of every platform process `run`
+#                    starts (same rule, same ports); unhealthy if any one is not 200.
 #   anything else    passed to `twinbot` as it is: `pull`, `doctor`, `run discord`, `backup F`...
 set -euo pipefail
-
-if [[ "${1:-run}" != "run" || $# -gt 1 ]]; then
-    exec twinbot "$@"
-fi
 
 platforms=()
 [[ -n "${TWINBOT_DISCORD_TOKEN:-}" ]] && platforms+=(discord)
 [[ -n "${TWINBOT_SLACK_BOT_TOKEN:-}" ]] && platforms+=(slack)
+# Each platform process serves /healthz and /metrics on its own port: 9464 for the first
+# platform, 9465 for the second (TWINBOT_OPS_PORT moves the base).
+base_port=${TWINBOT_OPS_PORT:-9464}
+
+if [[ "${1:-run}" == "healthcheck" && $# -eq 1 ]]; then
+    # No curl in a slim image: Python's urllib raises on a 503 or a refused connection.
+    status=0
+    for i in "${!platforms[@]}"; do
+        port=$((base_port + i))
+        if ! "${PYTHON:-python}" -c 'import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=10)' "$port" \
+            >/dev/null 2>&1; then
+            echo "twinbot: ${platforms[$i]} is unhealthy (http://127.0.0.1:$port/healthz)" >&2
+            status=1
+        fi
+    done
+    [[ ${#platforms[@]} -gt 0 ]] || { echo "twinbot: no platform configured" >&2; status=1; }
+    exit "$status"
+fi
+
+if [[ "${1:-run}" != "run" || $# -gt 1 ]]; then
+    exec twinbot "$@"
+fi
 
 case ${#platforms[@]} in
 0)
@@ -33,7 +54,7 @@ esac
 
 # Two processes: each serves its own /healthz and /metrics, so the second one listens on the
 # next port (9464 for Discord, 9465 for Slack by default).
-ops_port=${TWINBOT_OPS_PORT:-9464}
+ops_port=$base_port
 pids=()
 for platform in "${platforms[@]}"; do
     TWINBOT_OPS_PORT=$ops_port twinbot run "$platform" &

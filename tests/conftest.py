@@ -46,6 +46,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
         if name.startswith(("TWINBOT_", "OLLAMA_", "SLACK_", "DISCORD_")):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # so a developer's ./.env is not read
+    # The default database folder (platformdirs' user data folder) inside the test's own tmp.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     yield
 
 

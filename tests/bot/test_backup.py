@@ -38,6 +38,7 @@ def count(path: Path, table: str = "comparisons") -> int:
 async def live(tmp_path: Path):
     """A database twinbot has open right now, with its latest writes still in the -wal file."""
     path = tmp_path / "live" / "twinbot.sqlite3"
+    path.parent.mkdir()
     store = await Store.open(path)
     yield path, store
     await store.close()

@@ -87,6 +87,7 @@ async def test_compare_prints_both_sides_with_stats_and_stores_them(
     assert "アニメのレビュー[bold]x[/bold]" in result.out  # model text is never rich markup
     assert "こんにちは！ How can I help?" in result.out
     assert "4 tokens" in result.out and "3 tokens" in result.out and "tok/s" in result.out
+    assert r"base sees: Q: こんにちは\nA:" in result.out  # what the base model continued
     assert "Traceback" not in result.err
     [(prompt, framing, options, status)] = rows(
         db, "SELECT prompt, framing, options_json, status FROM comparisons"
@@ -185,11 +186,11 @@ async def test_pairs_lists_every_pair_and_what_is_pulled(ollama: OllamaFake, tmp
     )
 
 
-async def test_pairs_without_ollama_still_lists_and_says_why(tmp_path: Path):
+async def test_pairs_without_ollama_still_lists_says_why_and_fails(tmp_path: Path):
     result = await twinbot("pairs", host=closed_port_url(), db=tmp_path / "db")
-    assert result.code == 0
+    assert result.code == 1  # a script can tell "listed, but Ollama is down" from a clean list
     assert "qwen2.5:0.5b-base" in result.out
-    assert "Cannot reach Ollama" in result.out
+    assert result.err.startswith("twinbot: Cannot reach Ollama") and result.err.count("\n") == 1
 
 
 async def test_doctor_passes_on_a_healthy_install(ollama: OllamaFake, tmp_path: Path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import aiohttp
 import pytest
 
@@ -92,3 +94,29 @@ async def test_metrics_count_comparisons_latency_and_errors(
     assert 'twinbot_errors_total{kind="model_not_pulled"} 1.0' in body
     assert f'twinbot_first_token_seconds_count{{model="{SMALL_PAIR[1]}"}} 1.0' in body
     assert "twinbot_queue_waiting 3.0" in body and "twinbot_queue_running 1.0" in body
+
+
+async def test_probes_log_at_debug_other_requests_at_info(caplog: pytest.LogCaptureFixture):
+    async def ok() -> str:
+        return "fine"
+
+    server = await serve({"part": ok}, Metrics())
+    try:
+        with caplog.at_level(logging.DEBUG, logger="aiohttp.access"):
+            for path in ("/healthz", "/metrics", "/nothing-here"):
+                await get_status(server.url + path)
+    finally:
+        await server.stop()
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "aiohttp.access"]
+    assert {(level, message.split('"')[1]) for level, message in lines} == {
+        (logging.DEBUG, "GET /healthz"),
+        (logging.DEBUG, "GET /metrics"),
+        (logging.INFO, "GET /nothing-here"),
+    }
+    assert any('"GET /healthz" 200 ' in message for _, message in lines)
+
+
+async def get_status(url: str) -> int:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        await response.read()
+        return response.status

@@ -149,6 +149,16 @@ def test_the_gpu_overlay_reserves_nvidia_gpus_for_ollama(project: Path):
     assert "deploy" not in services["twinbot"]
 
 
+@needs_compose
+def test_the_monitoring_overlay_adds_a_prometheus_on_the_same_network(project: Path):
+    services = config(project, "compose.yaml", "compose.monitoring.yaml")["services"]
+    prometheus = services["prometheus"]
+    assert set(prometheus["networks"]) == set(services["twinbot"]["networks"])
+    assert services["twinbot"]["environment"]["TWINBOT_OPS_HOST"] == "0.0.0.0"
+    [port] = prometheus["ports"]
+    assert (port["host_ip"], port["target"]) == ("127.0.0.1", 9090)
+
+
 def test_the_compose_file_names_no_secret():
     text = (DEPLOY / "compose.yaml").read_text()
     for secret in ("TWINBOT_DISCORD_TOKEN", "TWINBOT_SLACK_BOT_TOKEN", "SIGNING_SECRET", "API_KEY"):

@@ -45,3 +45,28 @@ def test_the_gpu_overlay_only_adds_devices_to_ollama():
     assert set(overlay) == {"ollama"}
     devices = overlay["ollama"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["capabilities"] == ["gpu"]
+
+
+def test_metrics_are_reachable_on_the_compose_network_by_a_prometheus_beside_it():
+    twinbot = load("compose.yaml")["services"]["twinbot"]
+    environment = {**load("compose.yaml")["x-twinbot"]["environment"]}
+    assert environment["TWINBOT_OPS_HOST"] == "0.0.0.0"  # not loopback: other containers ask
+    base = int(environment["TWINBOT_OPS_PORT"])
+    exposed = {int(port) for port in twinbot["expose"]}
+    assert exposed == {base, base + 1}  # one port per platform process (entrypoint.sh)
+    assert not any(str(base) in str(mapping) for mapping in twinbot.get("ports", []))
+
+    overlay = load("compose.monitoring.yaml")["services"]
+    assert set(overlay) == {"prometheus"}
+    assert "./prometheus.yml:/etc/prometheus/prometheus.yml:ro" in overlay["prometheus"]["volumes"]
+    scrape = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    [job] = scrape["scrape_configs"]
+    [targets] = job["static_configs"]
+    assert set(targets["targets"]) == {f"twinbot:{port}" for port in exposed}
+    assert job.get("metrics_path", "/metrics") == "/metrics"
+
+
+def test_no_secret_is_written_into_the_monitoring_overlay():
+    for name in ("compose.monitoring.yaml", "prometheus.yml"):
+        text = (DEPLOY / name).read_text()
+        assert "TOKEN" not in text and "xoxb-" not in text

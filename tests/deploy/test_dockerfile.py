@@ -62,12 +62,22 @@ def test_the_database_lives_on_a_volume():
     assert ("VOLUME", '["/data"]') in stage
     env = " ".join(args for keyword, args in stage if keyword == "ENV")
     assert "TWINBOT_DATABASE_PATH=/data/" in env
-    assert "TWINBOT_PROMPTS_DIR=/app/prompts" in env  # a non-editable install has no checkout
+    # The built-in prompts are in the installed package (tests/deploy/test_wheel_install.py).
+    assert "TWINBOT_PROMPTS_DIR" not in env
+
+
+def test_dependencies_are_exactly_the_lock_and_twinbot_adds_none():
+    runs = [args for keyword, args in instructions() if keyword == "RUN"]
+    assert any("pip install --requirement requirements.lock" in args for args in runs)
+    install = next(args for args in runs if "pip install --no-deps ." in args)
+    assert "pip check" in install  # the lock and pyproject.toml's pins agree, or no image
+    assert not any(re.search(r"\[dev\]|scripts/setup|pytest|mypy|ruff", args) for args in runs)
 
 
 def test_there_is_a_healthcheck_and_the_entry_script():
     stage = dict(final_stage())
-    assert "/healthz" in stage["HEALTHCHECK"] and "TWINBOT_OPS_PORT" in stage["HEALTHCHECK"]
+    # The entry script asks /healthz of every platform process it starts (test_entrypoint.py).
+    assert stage["HEALTHCHECK"].endswith('CMD ["twinbot-entrypoint", "healthcheck"]')
     assert stage["ENTRYPOINT"] == '["twinbot-entrypoint"]'
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import signal
+import socketserver
 import subprocess
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -115,3 +121,77 @@ def test_other_commands_pass_through_to_twinbot(env, args, expected):
 
 def test_the_script_is_executable_in_the_checkout():
     assert os.access(ENTRYPOINT, os.X_OK)
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:
+        self.send_response(self.status if self.path == "/healthz" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:  # quiet
+        pass
+
+
+@contextlib.contextmanager
+def ops_servers(*statuses: int) -> Iterator[int]:
+    """Health servers on consecutive ports, as `run` lays them out; yields the first port."""
+    for _ in range(50):
+        servers = []
+        try:
+            first = socketserver.TCPServer(("127.0.0.1", 0), _Health, bind_and_activate=True)
+            servers.append(first)
+            base = first.server_address[1]
+            for offset in range(1, len(statuses)):
+                servers.append(socketserver.TCPServer(("127.0.0.1", base + offset), _Health))
+        except OSError:  # the next port was taken: try another base
+            for server in servers:
+                server.server_close()
+            continue
+        break
+    else:
+        pytest.fail("no consecutive free ports")
+    for server, status in zip(servers, statuses, strict=True):
+        server.RequestHandlerClass = type("Handler", (_Health,), {"status": status})
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield base
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+def health(env: dict[str, str], base: int, **tokens: str) -> subprocess.CompletedProcess[str]:
+    return entrypoint(
+        env, "healthcheck", TWINBOT_OPS_PORT=str(base), PYTHON=sys.executable, **tokens
+    )
+
+
+BOTH = {"TWINBOT_DISCORD_TOKEN": "x", "TWINBOT_SLACK_BOT_TOKEN": "y"}
+
+
+def test_the_health_check_passes_when_every_platform_process_is_healthy(env):
+    with ops_servers(200, 200) as base:
+        result = health(env, base, **BOTH)
+    assert result.returncode == 0, result.stderr
+    assert calls(env) == []  # answered by the script itself, not passed to twinbot
+
+
+def test_the_health_check_fails_when_the_second_platform_is_unhealthy(env):
+    with ops_servers(200, 503) as base:
+        result = health(env, base, **BOTH)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"twinbot: slack is unhealthy (http://127.0.0.1:{base + 1}/healthz)"
+    )
+
+
+def test_the_health_check_fails_when_a_platform_process_is_not_listening(env):
+    with ops_servers(200) as base:  # nothing on base + 1
+        result = health(env, base, **BOTH)
+    assert result.returncode == 1 and "slack is unhealthy" in result.stderr
+    with ops_servers(200) as base:
+        alone = health(env, base, TWINBOT_SLACK_BOT_TOKEN="y")  # one platform: the first port
+    assert alone.returncode == 0, alone.stderr

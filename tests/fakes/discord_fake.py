@@ -217,6 +217,10 @@ class DiscordFake:
         self.interactions: dict[int, InteractionRecord] = {}
         self.rate_limit_hits = 0  # every 429 served
         self.deny_threads = False  # thread creation answers 403 50013
+        # When set, REST calls must carry `Authorization: Bot <bot_token>` (401 otherwise), as
+        # on Discord; None accepts any token. Interaction callbacks and webhooks carry theirs
+        # in the URL.
+        self.bot_token: str | None = None
         self._edit_failures: list[tuple[int, float]] = []
         self._windows: dict[int, _Window] = {}
         self.identify_count = self.resume_count = self.replayed = self.intents = 0
@@ -833,6 +837,7 @@ class DiscordFake:
         self.requests.append(rec)
         resp: web.StreamResponse
         try:
+            self._check_authorization(request)
             resp = await handler(request)
         except ApiError as e:
             resp = _json_response(e.body, e.status, e.headers)
@@ -849,6 +854,13 @@ class DiscordFake:
             rec.response = json.loads(resp.body)
         self._changed()
         return resp
+
+    def _check_authorization(self, request: web.Request) -> None:
+        path = request.path[len(API) :]
+        if self.bot_token is None or path.startswith(("/interactions/", "/webhooks/")):
+            return
+        if request.headers.get("Authorization") != f"Bot {self.bot_token}":
+            raise api_error(401, 0, "401: Unauthorized")
 
     def _take_budget(self, request: web.Request, channel_id: int, kind: str) -> None:
         """A fixed window per channel (a thread is its own), shared by message create and edit.
