@@ -81,7 +81,8 @@ async def test_ollama_killed_mid_stream_fails_that_side_only_and_other_compariso
         await bot.settled()
         [both] = bot.outputs(broken)
         assert both.content == (  # the cause in words, not an httpx class name
-            f"⚠️ **Base `{BASE}`** failed: The connection to Ollama at {ollama.url} closed "
+            # The address stays visible but previews nothing (wrapped in <>).
+            f"⚠️ **Base `{BASE}`** failed: The connection to Ollama at <{ollama.url}> closed "
             "mid-answer: the server stopped or restarted. The text so far is kept."
         )
         assert both.embeds[0]["description"] == "".join(words(4))  # what came before stays
