@@ -9,8 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.domain import CompareSnapshot, SideSnapshot, SideStatus
-from bot.render import ROLE_BLURBS, framed_preview, side_title, stats_line
-from bot.visible import control_pieces
+from bot.text.render import ROLE_BLURBS, framed_preview, side_title, stats_line
+from bot.text.visible import control_pieces
 
 # How an escaped control character looks: apart from text that merely spells `\x1b`.
 ESCAPE_STYLE = "reverse"

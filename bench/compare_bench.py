@@ -20,10 +20,10 @@ from pathlib import Path
 from rich.console import Console
 
 from adapters.terminal import TerminalView
-from bot.catalog import load_catalog
 from bot.config import REPO_ROOT, load_settings
 from bot.domain import Requester, Role
-from bot.requests import build_request
+from bot.engine.catalog import load_catalog
+from bot.engine.requests import build_request
 from bot.runtime import open_runtime
 
 

@@ -153,7 +153,7 @@ async def run_slack(args: argparse.Namespace, settings: Settings, words: list[st
 
 async def collect_store(store: object, figures: Figures, expected: str) -> None:
     """Completion and waits from the store: every accepted comparison, its final outputs."""
-    from bot.store import Store
+    from bot.store.sqlite import Store
 
     assert isinstance(store, Store)
     db = store._db  # the benchmark reads the same file the bot wrote

@@ -16,15 +16,15 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bot.backend import OllamaBackend, Timeouts
-from bot.catalog import load_catalog
-from bot.compare import CompareService, QuietView
 from bot.config import REPO_ROOT, load_settings
 from bot.domain import Requester, SafetyMode
-from bot.guard import Guard
-from bot.requests import build_request
-from bot.safety import GatedView
-from bot.store import Store
+from bot.engine.backend import OllamaBackend, Timeouts
+from bot.engine.catalog import load_catalog
+from bot.engine.compare import CompareService, QuietView
+from bot.engine.requests import build_request
+from bot.safety.gate import GatedView
+from bot.safety.guard import Guard
+from bot.store.sqlite import Store
 from tests.fakes.ollama_fake import OllamaFake, Script
 
 BASE, INSTRUCT, GUARD = "llama3.2:1b-text-q4_K_M", "llama3.2:1b-instruct-q4_K_M", "llama-guard3:1b"

@@ -10,7 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain import SafetyMode
-from bot.prompt_files import BUILTIN_PROMPTS_DIR
+from bot.engine.prompt_files import BUILTIN_PROMPTS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,16 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from bot.backend import Backend, OllamaBackend, Timeouts
-from bot.catalog import Catalog, load_catalog
-from bot.compare import CompareService
+from bot.chat.queue import FairQueue
 from bot.config import Settings
-from bot.database_file import database_file
-from bot.guard import Guard
-from bot.metrics import Metrics
-from bot.queue import FairQueue
-from bot.routing import RoutingBackend
-from bot.store import Store
+from bot.engine.backend import Backend, OllamaBackend, Timeouts
+from bot.engine.catalog import Catalog, load_catalog
+from bot.engine.compare import CompareService
+from bot.engine.routing import RoutingBackend
+from bot.ops.metrics import Metrics
+from bot.safety.guard import Guard
+from bot.store.database_file import database_file
+from bot.store.sqlite import Store
 
 
 @dataclass(slots=True)

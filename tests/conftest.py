@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import Catalog, load_catalog
 from bot.config import REPO_ROOT, Settings, load_settings
 from bot.domain import Requester
-from bot.requests import build_request
-from bot.store import Store
+from bot.engine.catalog import Catalog, load_catalog
+from bot.engine.requests import build_request
+from bot.store.sqlite import Store
 from tests.fakes.ollama_fake import OllamaFake
 
 SMALL_PAIR = ("llama3.2:1b-text-q4_K_M", "llama3.2:1b-instruct-q4_K_M")

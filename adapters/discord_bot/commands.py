@@ -20,11 +20,11 @@ from adapters.discord_bot.layout import CONTENT_MAX, clip
 from adapters.discord_bot.leaderboard import answer_leaderboard
 from adapters.discord_bot.safety_mode import answer_safety
 from adapters.discord_bot.surfaces import NO_MENTIONS
-from bot.backend import canonical_tag
 from bot.chat.admission import RESTARTING
-from bot.checks import pull_status
 from bot.domain import BackendKind, SafetyMode
-from bot.inline_options import CompareArgs
+from bot.engine.backend import canonical_tag
+from bot.engine.inline_options import CompareArgs
+from bot.ops.doctor import pull_status
 
 log = logging.getLogger(__name__)
 

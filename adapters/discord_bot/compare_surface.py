@@ -21,9 +21,9 @@ from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM, to_embed
 from adapters.discord_bot.view import ThreadView
 from bot.chat.command import ChatCommand, Parent
 from bot.chat.surface import MessageBook
-from bot.compare import CompareView
 from bot.domain import Requester
-from bot.inline_options import CompareArgs
+from bot.engine.compare import CompareView
+from bot.engine.inline_options import CompareArgs
 
 log = logging.getLogger(__name__)
 

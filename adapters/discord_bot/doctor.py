@@ -11,8 +11,8 @@ import asyncio
 import aiohttp
 import discord
 
-from bot.checks import Check
 from bot.config import Settings
+from bot.ops.doctor import Check
 
 CHECK_TIMEOUT = 15.0  # seconds: discord.py retries a refused connection a few times itself
 NAME = "discord token"

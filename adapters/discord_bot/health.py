@@ -19,8 +19,8 @@ import aiohttp
 import discord
 
 from bot.errors import TwinbotError
-from bot.metrics import Metrics
-from bot.ops_server import HealthCheck
+from bot.ops.metrics import Metrics
+from bot.ops.server import HealthCheck
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from bot.domain import (
     SideSnapshot,
     SideStatus,
 )
-from bot.render import ROLE_LABELS, redact, side_title, split_text, stats_line
-from bot.votes import SEEDED, other
+from bot.text.render import ROLE_LABELS, redact, side_title, split_text, stats_line
+from bot.votes.mapping import SEEDED, other
 
 # Discord's limits: content 2,000; an embed's description 4,096; a message's embeds 6,000
 # together (titles and footers count). Two embeds of at most 100 + 2,600 + 200 stay under.

@@ -12,9 +12,9 @@ import discord
 from adapters.discord_bot.layout import CONTENT_MAX
 from adapters.discord_bot.surfaces import NO_MENTIONS
 from bot.errors import InputError
-from bot.leaderboard import Leaderboard, build_leaderboard, first_lines, leaderboard_text
-from bot.periods import parse_moment
-from bot.store import Store, VoteFilter, utc_iso
+from bot.store.sqlite import Store, VoteFilter, utc_iso
+from bot.votes.leaderboard import Leaderboard, build_leaderboard, first_lines, leaderboard_text
+from bot.votes.periods import parse_moment
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def table_message(header: str, table: str) -> str:
 
 
 def _chart(board: Leaderboard) -> bytes:
-    from bot.chart import win_rate_chart  # matplotlib loads slowly: only when asked
+    from bot.votes.chart import win_rate_chart  # matplotlib loads slowly: only when asked
 
     return win_rate_chart(board)
 

@@ -24,8 +24,8 @@ from adapters.discord_bot.layout import CONTENT_MAX, PROMPT_MAX, EmbedSpec, Mess
 from adapters.discord_bot.pacing import Pacer
 from adapters.discord_bot.surfaces import message_fields
 from bot.chat.command import Parent
-from bot.demos import Demo
 from bot.domain import CompareRequest, SafetyMode, SafetyNote
+from bot.engine.demos import Demo
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import discord
 from adapters.discord_bot.client import TwinbotClient
 from adapters.discord_bot.health import gateway_check
 from bot.config import Settings
-from bot.ops_server import OpsServer, start_ops_server
+from bot.ops.server import OpsServer, start_ops_server
 from bot.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)

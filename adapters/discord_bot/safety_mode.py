@@ -18,7 +18,7 @@ from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM
 from bot.chat.safety_mode import channel_mode as core_channel_mode
 from bot.config import Settings
 from bot.domain import SafetyMode
-from bot.store import Store
+from bot.store.sqlite import Store
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,7 @@ def _retryable(exc: BaseException) -> bool:
 
 
 class ThreadView:
-    """One comparison on Discord. Implements `bot.compare.CompareView`."""
+    """One comparison on Discord. Implements `bot.engine.compare.CompareView`."""
 
     def __init__(
         self,

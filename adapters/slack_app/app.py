@@ -17,6 +17,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.command import COMMAND, on_compare
+from adapters.slack_app.context import SlackContext
 from adapters.slack_app.health import count_rate_limits
 from adapters.slack_app.invocation import Invocation
 from adapters.slack_app.leaderboard import (
@@ -31,14 +32,11 @@ from adapters.slack_app.queueing import PLACE_INTERVAL
 from adapters.slack_app.reactions import ReactionRecorder, ThreadAnnouncer
 from adapters.slack_app.replays import ReplayGuard
 from adapters.slack_app.safety_texts import REVEAL_ACTION
-from adapters.slack_app.scheduler import UpdateScheduler
-from adapters.slack_app.seeding import ReactionSeeder
 from adapters.slack_app.spoilers import on_reveal
 from adapters.slack_app.texts import INTERNAL_ERROR
 from adapters.slack_app.view import PLATFORM
-from bot.chat.keeper import TaskKeeper
+from bot.chat.limits import RateLimiter
 from bot.chat.service import ChatService
-from bot.limits import RateLimiter, TokenBuckets
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -47,7 +45,9 @@ EVENTS_PATH = "/slack/events"
 CLEANUP = 30.0  # seconds a stopped comparison gets to deliver its final text (Tier 3 paced)
 
 
-class SlackBot:
+class SlackBot(SlackContext):
+    """What `twinbot run slack` serves: the listeners' shared parts, and the bolt app."""
+
     def __init__(
         self,
         runtime: Runtime,
@@ -61,28 +61,21 @@ class SlackBot:
         place_interval: float = PLACE_INTERVAL,
         cleanup: float = CLEANUP,
     ) -> None:
-        self.runtime = runtime
-        self.client = client
-        self.bot_name = bot_name
-        self.place_interval = place_interval
         settings = runtime.settings
-        # chat.update and reactions.add are both Tier 3, each with its own budget of this size.
-        self.update_budget = update_budget or Budget(settings.slack_updates_per_minute, 60.0)
-        self.posts = PostPacer(client, post_budget)
-        self.chat = ChatService(
+        posts = PostPacer(client, post_budget)
+        chat = ChatService(
             runtime,
             PLATFORM,
-            ThreadAnnouncer(self.posts),
+            ThreadAnnouncer(posts),
             allowed_channels=settings.slack_channels,
             limiter=limiter,
             # Final texts wait for Tier 3 slots: a stopped comparison gets time to show.
             cleanup=cleanup,
         )
-        self.leaderboard_limit = TokenBuckets(2.0, 2)  # per channel: tables are CPU work
-        self.tasks = TaskKeeper()  # subcommands and /leaderboard after their ack
-        self.recorder = ReactionRecorder(client, self.chat.votes)
-        self._schedulers: dict[str, UpdateScheduler] = {}
-        self._seeders: dict[str, ReactionSeeder] = {}
+        # chat.update and reactions.add are both Tier 3, each with its own budget of this size.
+        budget = update_budget or Budget(settings.slack_updates_per_minute, 60.0)
+        super().__init__(runtime, client, chat, posts, budget, bot_name, place_interval)
+        self.recorder = ReactionRecorder(client, chat.votes)
         count_rate_limits(client, runtime.metrics)
         # process_before_response=False: bolt acks first and runs the rest as a task, and
         # our listeners ack before any I/O. In Socket Mode the secret is unused. Our own
@@ -95,22 +88,6 @@ class SlackBot:
             ignoring_self_events_enabled=False,
         )
         self._register()
-
-    def scheduler(self, team_id: str) -> UpdateScheduler:
-        """The workspace's one chat.update scheduler (Tier 3 limits are per workspace)."""
-        scheduler = self._schedulers.get(team_id)
-        if scheduler is None:
-            scheduler = UpdateScheduler(self.client, self.update_budget, name=team_id)
-            self._schedulers[team_id] = scheduler
-        return scheduler
-
-    def seeder(self, team_id: str) -> ReactionSeeder:
-        """The workspace's reactions.add lane (Tier 3 as well, budgeted on its own)."""
-        seeder = self._seeders.get(team_id)
-        if seeder is None:
-            seeder = ReactionSeeder(self.client, self.update_budget, name=team_id)
-            self._seeders[team_id] = seeder
-        return seeder
 
     def _register(self) -> None:
         async def compare(ack: AsyncAck, command: dict[str, Any]) -> None:
@@ -157,22 +134,3 @@ class SlackBot:
         self.app.action(REVEAL_ACTION)(reveal)
         self.app.error(error)
         self.app.use(ReplayGuard())
-
-    @property
-    def limiter(self) -> RateLimiter:
-        return self.chat.limiter
-
-    async def start(self) -> None:
-        await self.chat.start()
-
-    async def aclose(self, grace: float = 0.0) -> None:
-        """Let running comparisons finish for `grace` seconds, then stop them (each still
-        shows and stores its partial text), then the rest. Call after the app stopped taking
-        commands."""
-        await self.chat.drain(grace)
-        await self.chat.close()
-        await self.tasks.close(0.0)
-        for scheduler in self._schedulers.values():
-            await scheduler.close()
-        for seeder in self._seeders.values():
-            await seeder.close()

@@ -16,23 +16,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from adapters.slack_app.compare_surface import CommandSurface
+from adapters.slack_app.context import SlackContext
 from adapters.slack_app.invocation import Invocation
 from adapters.slack_app.mrkdwn import command_text, escape
 from adapters.slack_app.safety import SafetyCommand, decide_safety, run_safety
 from adapters.slack_app.syntax import slack_help, slack_usage, subcommand, take_blind
 from adapters.slack_app.texts import INTERNAL_ERROR
 from bot.chat.command import ChatCommand
-from bot.demos import find_demo
+from bot.engine.demos import find_demo
+from bot.engine.inline_options import CompareArgs, HelpWanted, help_text, parse_inline, usage
 from bot.errors import InputError, PromptsError
-from bot.inline_options import CompareArgs, HelpWanted, help_text, parse_inline, usage
-
-if TYPE_CHECKING:
-    from adapters.slack_app.app import SlackBot
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +39,7 @@ _AS_PROMPT = "To send a prompt that starts with that word, put `--` before it: `
 
 
 def chat_command(
-    bot: SlackBot, call: Invocation, args: CompareArgs, blind: bool | None, demo: str | None
+    bot: SlackContext, call: Invocation, args: CompareArgs, blind: bool | None, demo: str | None
 ) -> ChatCommand:
     return ChatCommand(
         requester=call.requester,
@@ -55,7 +53,7 @@ def chat_command(
     )
 
 
-def decide(bot: SlackBot, call: Invocation) -> ChatCommand | SafetyCommand | str:
+def decide(bot: SlackContext, call: Invocation) -> ChatCommand | SafetyCommand | str:
     """What to do, or the (plain) text to answer with instead."""
     settings = bot.runtime.settings
     text = command_text(call.text)
@@ -75,7 +73,7 @@ def decide(bot: SlackBot, call: Invocation) -> ChatCommand | SafetyCommand | str
     return chat_command(bot, call, parsed, blind, None)
 
 
-def decide_demo(bot: SlackBot, call: Invocation, rest: str) -> ChatCommand | str:
+def decide_demo(bot: SlackContext, call: Invocation, rest: str) -> ChatCommand | str:
     """`/compare demo` lists the demos; `/compare demo [--blind] [--pair P] NAME` runs one
     (options given override the demo's own; the core merges them)."""
     demos = bot.chat.demos
@@ -98,7 +96,7 @@ def decide_demo(bot: SlackBot, call: Invocation, rest: str) -> ChatCommand | str
     return chat_command(bot, call, args, blind, name)
 
 
-async def on_compare(bot: SlackBot, ack: AsyncAck, command: Mapping[str, Any]) -> None:
+async def on_compare(bot: SlackContext, ack: AsyncAck, command: Mapping[str, Any]) -> None:
     """The bolt listener. Acks exactly once, whatever happens."""
     call = Invocation.of(command)
     try:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 
+from adapters.slack_app.context import SlackContext
 from adapters.slack_app.invocation import Invocation, notify, respond
 from adapters.slack_app.mrkdwn import escape
 from adapters.slack_app.posting import slack_error
@@ -25,12 +25,9 @@ from adapters.slack_app.view import SlackCompareView
 from bot.chat.command import Parent
 from bot.chat.keeper import TaskKeeper
 from bot.chat.surface import MessageBook, ShowFailed
-from bot.compare import CompareView
-from bot.demos import Demo
 from bot.domain import CompareSnapshot
-
-if TYPE_CHECKING:
-    from adapters.slack_app.app import SlackBot
+from bot.engine.compare import CompareView
+from bot.engine.demos import Demo
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +44,7 @@ def demo_intro(demo: Demo | None) -> str | None:
 class CommandSurface:
     """The core's `ChatSurface` for one `/compare` slash command."""
 
-    def __init__(self, bot: SlackBot, call: Invocation, ack: AsyncAck) -> None:
+    def __init__(self, bot: SlackContext, call: Invocation, ack: AsyncAck) -> None:
         self._bot = bot
         self._call = call
         self._ack = ack
@@ -118,7 +115,7 @@ class CommandSurface:
 class _Started:
     """The view, with Slack's refusal to post the parent told to the user in Slack's words."""
 
-    def __init__(self, inner: SlackCompareView, bot: SlackBot, call: Invocation) -> None:
+    def __init__(self, inner: SlackCompareView, bot: SlackContext, call: Invocation) -> None:
         self._inner = inner
         self._bot = bot
         self._call = call

@@ -16,8 +16,8 @@ from adapters.slack_app.runner import (
     check_app_token,
     check_bot_token,
 )
-from bot.checks import Check
 from bot.config import Settings
+from bot.ops.doctor import Check
 
 BOT_FIX = "copy the Bot User OAuth Token (OAuth & Permissions) into TWINBOT_SLACK_BOT_TOKEN"
 APP_FIX = "create an app-level token with connections:write and turn Socket Mode on"

@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.posting import slack_error
 from bot.errors import TwinbotError
-from bot.metrics import Metrics
+from bot.ops.metrics import Metrics
 
 AUTH_RECHECK = 60.0  # seconds an auth.test answer is trusted
 

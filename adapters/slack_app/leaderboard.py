@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from adapters.slack_app.context import SlackContext
 from adapters.slack_app.invocation import Invocation, notify
 from adapters.slack_app.mrkdwn import escape
 from adapters.slack_app.posting import slack_error
@@ -25,12 +25,9 @@ from adapters.slack_app.syntax import LEADERBOARD_HINT, parse_leaderboard
 from adapters.slack_app.texts import invite_message
 from bot.chat.admission import CHANNEL_NOT_ALLOWED, channel_allowed
 from bot.errors import InputError
-from bot.leaderboard import Leaderboard, build_leaderboard, first_lines, leaderboard_text
-from bot.periods import parse_moment
-from bot.store import VoteFilter, utc_iso
-
-if TYPE_CHECKING:
-    from adapters.slack_app.app import SlackBot
+from bot.store.sqlite import VoteFilter, utc_iso
+from bot.votes.leaderboard import Leaderboard, build_leaderboard, first_lines, leaderboard_text
+from bot.votes.periods import parse_moment
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +47,7 @@ class LeaderboardJob:
     header: str  # escaped mrkdwn
 
 
-def decide_leaderboard(bot: SlackBot, call: Invocation) -> LeaderboardJob | str:
+def decide_leaderboard(bot: SlackContext, call: Invocation) -> LeaderboardJob | str:
     """The filters to run with, or the (plain) text to answer instead. No I/O: before the ack."""
     settings = bot.runtime.settings
     if call.text.strip().lower() in ("help", "--help", "-h"):
@@ -90,12 +87,12 @@ def table_message(header: str, table: str) -> str:
 
 
 def _chart(board: Leaderboard) -> bytes:
-    from bot.chart import win_rate_chart  # matplotlib loads slowly: only when asked
+    from bot.votes.chart import win_rate_chart  # matplotlib loads slowly: only when asked
 
     return win_rate_chart(board)
 
 
-async def post_leaderboard(bot: SlackBot, call: Invocation, job: LeaderboardJob) -> None:
+async def post_leaderboard(bot: SlackContext, call: Invocation, job: LeaderboardJob) -> None:
     votes = await bot.runtime.store.votes(job.where)
     # Bootstrap ratings and plotting are CPU work: off the event loop, so acks stay quick.
     board = await asyncio.to_thread(build_leaderboard, votes)
@@ -117,7 +114,7 @@ async def post_leaderboard(bot: SlackBot, call: Invocation, job: LeaderboardJob)
             await notify(bot.client, call, f"Slack refused to post the leaderboard (`{error}`).")
 
 
-async def _upload(bot: SlackBot, call: Invocation, png: bytes, comment: str) -> str | None:
+async def _upload(bot: SlackContext, call: Invocation, png: bytes, comment: str) -> str | None:
     """Upload the chart with `comment`; None when done, else why not (a membership problem
     is raised, since the table could not be posted either)."""
     try:

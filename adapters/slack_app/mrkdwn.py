@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.render import split_text
+from bot.text.render import split_text
 
 _ENTITY_MAX = len("&amp;")
 _SPECIAL = re.compile(r"<([^<>]*)>")
@@ -63,7 +63,7 @@ def _entity_safe(text: str, cut: int) -> int:
 
 
 def split_escaped(text: str, limit: int) -> list[str]:
-    """`bot.render.split_text` for escaped text: a hard cut never lands inside an `&amp;`,
+    """`bot.text.render.split_text` for escaped text: a hard cut never lands inside an `&amp;`,
     `&lt;` or `&gt;`."""
     if limit < _ENTITY_MAX:
         raise ValueError(f"limit must be at least {_ENTITY_MAX}")

@@ -28,7 +28,7 @@ from adapters.slack_app.health import SlackHealth
 from adapters.slack_app.posting import slack_error
 from bot.config import Settings
 from bot.errors import TwinbotError
-from bot.ops_server import OpsServer, start_ops_server
+from bot.ops.server import OpsServer, start_ops_server
 from bot.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from adapters.slack_app.context import SlackContext
 from adapters.slack_app.invocation import Invocation, notify
 from adapters.slack_app.safety_texts import MODE_MEANINGS
 from adapters.slack_app.view import PLATFORM
-from bot.backend import canonical_tag
 from bot.domain import SafetyMode
-from bot.store import StoreError
-
-if TYPE_CHECKING:
-    from adapters.slack_app.app import SlackBot
+from bot.engine.backend import canonical_tag
+from bot.store.sqlite import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +55,7 @@ def describe(mode: SafetyMode, chosen: bool) -> str:
     return f"Safety mode in this channel: *{mode.value}* ({origin}): {MODE_MEANINGS[mode]}."
 
 
-async def run_safety(bot: SlackBot, call: Invocation, command: SafetyCommand) -> None:
+async def run_safety(bot: SlackContext, call: Invocation, command: SafetyCommand) -> None:
     """After the ack: read or change the mode, and tell only the user."""
     store, settings = bot.runtime.store, bot.runtime.settings
     if command.mode is None:
@@ -82,7 +79,7 @@ async def run_safety(bot: SlackBot, call: Invocation, command: SafetyCommand) ->
     await notify(bot.client, call, message)
 
 
-async def guard_warning(bot: SlackBot) -> str:
+async def guard_warning(bot: SlackContext) -> str:
     """A warning when the guard model cannot work: then every output shows as unchecked."""
     model = bot.runtime.settings.guard_model
     try:

@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.pacing import Budget, TierClock
 from adapters.slack_app.posting import is_rate_limited, retry_after, slack_error
-from bot.votes import SEEDED
+from bot.votes.mapping import SEEDED
 
 log = logging.getLogger(__name__)
 

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack_app.context import SlackContext
 from adapters.slack_app.mrkdwn import escape, split_escaped
 from adapters.slack_app.safety_texts import parse_reveal_value
 from adapters.slack_app.texts import BODY_LIMIT
 from adapters.slack_app.view import PLATFORM
 from bot.chat.safety_mode import channel_mode
 from bot.domain import SafetyMode
-from bot.render import ROLE_LABELS
-
-if TYPE_CHECKING:
-    from adapters.slack_app.app import SlackBot
+from bot.text.render import ROLE_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +36,7 @@ def _field(body: Mapping[str, Any], *path: str) -> str:
     return str(value or "")
 
 
-async def on_reveal(bot: SlackBot, body: Mapping[str, Any]) -> None:
+async def on_reveal(bot: SlackContext, body: Mapping[str, Any]) -> None:
     """After the ack of a click on REVEAL_ACTION."""
     user = _field(body, "user", "id")
     channel = _field(body, "channel", "id") or _field(body, "container", "channel_id")
@@ -77,7 +75,7 @@ async def on_reveal(bot: SlackBot, body: Mapping[str, Any]) -> None:
 
 
 async def _tell(
-    bot: SlackBot, body: Mapping[str, Any], texts: list[str], thread_ts: str | None = None
+    bot: SlackContext, body: Mapping[str, Any], texts: list[str], thread_ts: str | None = None
 ) -> None:
     """Ephemeral messages (escaped mrkdwn) to the clicker: chat.postEphemeral in the thread,
     else the click's response_url."""

@@ -1,4 +1,4 @@
-"""What Slack's one line of command text means beyond `bot.inline_options`: subcommands,
+"""What Slack's one line of command text means beyond `bot.engine.inline_options`: subcommands,
 the `--blind` flag, and `/leaderboard`'s filters.
 
 `/compare demo …` and `/compare safety …` are subcommands when that word comes first, as
@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 
 from adapters.slack_app.mrkdwn import command_text
+from bot.engine.inline_options import usage
 from bot.errors import InputError
-from bot.inline_options import usage
 
 SUBCOMMANDS = ("demo", "safety")
 _DASH = r"(?:--|—|–)"

@@ -22,8 +22,8 @@ from adapters.slack_app.safety_texts import (
 )
 from adapters.slack_app.vote_texts import vote_line
 from bot.domain import CompareRequest, CompareSnapshot, Role, SideSnapshot, SideStatus
-from bot.render import ROLE_BLURBS, ROLE_LABELS, options_summary, stats_line
-from bot.votes import other
+from bot.text.render import ROLE_BLURBS, ROLE_LABELS, options_summary, stats_line
+from bot.votes.mapping import other
 
 # Slack advises at most 4,000 characters for a readable message (`text` is cut at 40,000);
 # a reply is a title line, a safety line, up to BODY_LIMIT characters of output and a footer.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from adapters.slack_app.mrkdwn import escape
 from bot.domain import CompareRequest, Role
-from bot.render import ROLE_LABELS
-from bot.votes import SEEDED, Signal, other
+from bot.text.render import ROLE_LABELS
+from bot.votes.mapping import SEEDED, Signal, other
 
 _EMOJI = {signal: f":{name}:" for signal, _, name in SEEDED}
 

@@ -13,17 +13,17 @@ import random
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from bot.catalog import Catalog
 from bot.chat.command import ChatCommand
 from bot.chat.keeper import Intake
+from bot.chat.limits import RateLimiter, refusal_message
+from bot.chat.queue import FairQueue, Place, PositionCallback
 from bot.config import Settings
-from bot.demos import Demo, find_demo
 from bot.domain import CompareRequest, Requester, Role
+from bot.engine.catalog import Catalog
+from bot.engine.demos import Demo, find_demo
+from bot.engine.inline_options import CompareArgs
+from bot.engine.requests import build_request
 from bot.errors import InputError, PromptsError
-from bot.inline_options import CompareArgs
-from bot.limits import RateLimiter, refusal_message
-from bot.queue import FairQueue, Place, PositionCallback
-from bot.requests import build_request
 
 log = logging.getLogger(__name__)
 

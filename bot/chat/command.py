@@ -8,9 +8,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from bot.demos import Demo
 from bot.domain import CompareRequest, Requester, SafetyMode, SafetyNote
-from bot.inline_options import CompareArgs
+from bot.engine.demos import Demo
+from bot.engine.inline_options import CompareArgs
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from bot.chat.keeper import TaskKeeper
 from bot.chat.surface import RevealAnnouncer
 from bot.domain import Role
-from bot.store import Store
+from bot.store.sqlite import Store
 
 log = logging.getLogger(__name__)
 

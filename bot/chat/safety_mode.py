@@ -12,7 +12,7 @@ import logging
 
 from bot.config import Settings
 from bot.domain import SafetyMode
-from bot.store import Store
+from bot.store.sqlite import Store
 
 log = logging.getLogger(__name__)
 

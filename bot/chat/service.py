@@ -19,18 +19,18 @@ from datetime import UTC, datetime
 from bot.chat.admission import Admission, Admitted, Refusal
 from bot.chat.command import ChatCommand, Parent
 from bot.chat.keeper import Intake, TaskKeeper
+from bot.chat.limits import RateLimiter, limiter_from_settings
 from bot.chat.reveal import Revealer
 from bot.chat.safety_mode import channel_mode
 from bot.chat.surface import ChatSurface, NotDelivered, RevealAnnouncer, ShowFailed
 from bot.chat.vote_service import VoteService
-from bot.compare import CompareView
-from bot.demos import Demo, load_demos
 from bot.domain import CompareSnapshot, Role, SafetyMode
+from bot.engine.compare import CompareView
+from bot.engine.demos import Demo, load_demos
 from bot.errors import PromptsError
-from bot.limits import RateLimiter, limiter_from_settings
 from bot.runtime import Runtime
-from bot.safety import GatedView
-from bot.store import Store
+from bot.safety.gate import GatedView
+from bot.store.sqlite import Store
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.chat.command import Parent
-from bot.compare import CompareView
 from bot.domain import Role
+from bot.engine.compare import CompareView
 
 
 class NotDelivered(Exception):

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.chat.reveal import AFTER_VOTE, Revealer
-from bot.metrics import Metrics
-from bot.store import ReactionOutcome, Store, StoreError
+from bot.ops.metrics import Metrics
+from bot.store.sqlite import ReactionOutcome, Store, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from bot.domain import (
     SideStats,
     SideStatus,
 )
-from bot.votes import other
+from bot.votes.mapping import other
 
 PAIR = ModelPair("llama3.2-1b", "llama3.2:1b-text-q4_K_M", "llama3.2:1b-instruct-q4_K_M")
 REQUEST = CompareRequest(

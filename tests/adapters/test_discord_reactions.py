@@ -15,7 +15,7 @@ from tests.adapters.discord_harness import Bot, FAST_FAKE, discord_bot  # first:
 
 # isort: on
 from bot.config import Settings
-from bot.store import Store, VoteRow
+from bot.store.sqlite import Store, VoteRow
 from tests.adapters.discord_harness import settings_maker
 from tests.conftest import SMALL_PAIR
 from tests.fakes.discord_fake import DiscordFake, InteractionRecord

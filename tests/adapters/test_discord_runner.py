@@ -28,7 +28,7 @@ from bot.chat.admission import RESTARTING
 from bot.chat.service import NOT_STARTED as NOT_STARTED_RESTART
 from bot.config import Settings
 from bot.runtime import open_runtime
-from bot.store import Store
+from bot.store.sqlite import Store
 from tests.adapters.discord_harness import settings_maker
 from tests.conftest import SMALL_PAIR
 from tests.fakes.discord_fake import (
@@ -236,7 +236,7 @@ async def wait_ready(http: aiohttp.ClientSession, url: str) -> None:
 
 
 def test_the_cli_finds_the_discord_runner(capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from adapters.cli.main import main
 
     root = logging.getLogger()
     saved = root.handlers[:], root.level

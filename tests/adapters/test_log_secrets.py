@@ -16,8 +16,8 @@ from tests.adapters.discord_harness import Bot, settings_maker  # first: silence
 # isort: on
 from adapters.discord_bot.client import TwinbotClient
 from bot.config import Settings
-from bot.logs import secrets_of
-from bot.redact import MASK, install_redaction, remove_redaction
+from bot.ops.logs import secrets_of
+from bot.ops.redact import MASK, install_redaction, remove_redaction
 from bot.runtime import open_runtime
 from tests.adapters.discord_harness import FAST_BUDGET, FAST_FAKE
 from tests.adapters.slack_harness import slack_bot
@@ -69,7 +69,10 @@ async def test_discord_debug_log_holds_no_token_and_no_interaction_token(
         client = TwinbotClient(runtime, budget=FAST_BUDGET, guild_ready_timeout=0.05)
         async with pointed_at(fake), running_client(client, token=DISCORD_TOKEN):
             bot = Bot(fake, client, runtime)
-            answered = [await bot.compare("hello"), await bot.compare("")]  # a run, a refusal
+            answered = [
+                await bot.compare("hello"),
+                await bot.compare(""),
+            ]  # a run, a refusal
             await bot.settled()
             board = await fake.dispatch_slash_command("leaderboard", {})  # a webhook followup
             await fake.wait_for_request(lambda r: r.path.startswith(f"/webhooks/{fake.app_id}/"))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from adapters.slack_app.mrkdwn import escape
-from bot.catalog import load_catalog
 from bot.config import REPO_ROOT, Settings
-from bot.demos import load_demos
+from bot.engine.catalog import load_catalog
+from bot.engine.demos import load_demos
 from tests.adapters.slack_harness import slack_bot
 from tests.fakes.ollama_fake import OllamaFake
 

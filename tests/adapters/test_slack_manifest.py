@@ -8,7 +8,7 @@ import pytest
 
 from adapters.slack_app.syntax import COMPARE_HINT, LEADERBOARD_HINT, slack_usage
 from bot.config import REPO_ROOT
-from bot.inline_options import usage
+from bot.engine.inline_options import usage
 
 yaml = pytest.importorskip("yaml")  # PyYAML: present in dev environments, not a dependency
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.slack_app.mrkdwn import clip, command_text, escape, split_escaped, unescape
-from bot.render import split_text
+from bot.text.render import split_text
 
 FIXTURES = "/work/shared/fixtures/slack"
 

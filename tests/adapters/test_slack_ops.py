@@ -16,7 +16,7 @@ from adapters.slack_app import serve
 from adapters.slack_app.health import SlackHealth
 from bot.config import Settings
 from bot.domain import Role
-from bot.store import Store
+from bot.store.sqlite import Store
 from tests.adapters.test_slack_runner import free_port, slack_settings
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script

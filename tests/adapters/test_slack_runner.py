@@ -214,7 +214,7 @@ async def twinbot_run_slack(
         **env,
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "slack",
+        sys.executable, "-m", "adapters.cli", "run", "slack",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,
     )  # fmt: skip
     if until is not None:

@@ -11,8 +11,8 @@ from adapters.slack_app.syntax import (
     subcommand,
     take_blind,
 )
+from bot.engine.inline_options import CompareArgs, parse_inline
 from bot.errors import InputError
-from bot.inline_options import CompareArgs, parse_inline
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from adapters.slack_app.scheduler import Budget
 from bot.config import Settings
 from bot.domain import Role
-from bot.votes import Choice
+from bot.votes.mapping import Choice
 from tests.adapters.slack_harness import Slack, eventually, slack_bot
 from tests.adapters.test_slack_app import max_in_window
 from tests.conftest import SMALL_PAIR

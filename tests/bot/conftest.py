@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.backend import OllamaBackend, Timeouts
-from bot.catalog import Catalog
 from bot.domain import BackendKind, ModelPair
-from bot.routing import RoutingBackend
+from bot.engine.backend import OllamaBackend, Timeouts
+from bot.engine.catalog import Catalog
+from bot.engine.routing import RoutingBackend
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake
 from tests.fakes.openai_fake import OpenAIFake

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from bot.backend import (
+from bot.domain import CompareRequest, Role
+from bot.engine.backend import (
     OllamaBackend,
     Timeouts,
     canonical_tag,
     map_response_error,
     normalize_host,
 )
-from bot.domain import CompareRequest, Role
 from bot.errors import (
     BackendBusy,
     BackendRejected,
@@ -216,7 +216,7 @@ async def test_line_breaking_code_points_in_model_output_arrive_intact(
 async def test_escaping_survives_any_chunk_boundary():
     import httpx
 
-    from bot.line_safe import _EscapingStream
+    from bot.engine.line_safe import _EscapingStream
 
     body = '{"response":"a\u0085b\u2028c\u2029"}\n'.encode()
     expected = b'{"response":"a\\u0085b\\u2028c\\u2029"}\n'

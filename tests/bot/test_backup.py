@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.backup import (
+from bot.domain import Role, SideSnapshot, SideStats, SideStatus
+from bot.store.backup import (
     BackupError,
     add_backup_commands,
     backup_database,
     restore_database,
     run_backup_command,
 )
-from bot.domain import Role, SideSnapshot, SideStats, SideStatus
-from bot.store import Store
+from bot.store.sqlite import Store
 
 
 async def add_comparison(store: Store, make_request, text: str) -> int:

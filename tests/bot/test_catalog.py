@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import load_catalog
 from bot.config import REPO_ROOT
+from bot.engine.catalog import load_catalog
 from bot.errors import PromptsError
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.checks import Check, run_checks
 from bot.config import REPO_ROOT
+from bot.ops.doctor import Check, run_checks
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import CHATML_TEMPLATE, OllamaFake
 from tests.fakes.openai_fake import OpenAIFake

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import load_catalog
 from bot.config import REPO_ROOT, load_settings
 from bot.domain import CompareRequest, Requester
-from bot.requests import build_request
-from bot.store import Store
+from bot.engine.catalog import load_catalog
+from bot.engine.requests import build_request
+from bot.store.sqlite import Store
 from tests.bot.test_export import voted_comparison
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
@@ -47,7 +47,7 @@ async def twinbot(
         **(env or {}),
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args,
+        sys.executable, "-m", "adapters.cli", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,
     )  # fmt: skip
     if interrupt_after is not None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import load_catalog
-from bot.prompt_files import BUILTIN_PROMPTS_DIR
+from bot.engine.catalog import load_catalog
+from bot.engine.prompt_files import BUILTIN_PROMPTS_DIR
 from tests.bot.test_cli import seed_votes, twinbot
 from tests.fakes.ollama_fake import OllamaFake
 

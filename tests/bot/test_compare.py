@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from bot.compare import CompareService
 from bot.domain import CompareSnapshot, Role, SideStatus
-from bot.store import Store
+from bot.engine.compare import CompareService
+from bot.store.sqlite import Store
 from tests.bot.conftest import ModelServer
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script

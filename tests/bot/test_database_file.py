@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.runtime import open_store
-from bot.store import Store, StoreError
+from bot.store.sqlite import Store, StoreError
 from tests.bot.test_cli import twinbot
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import load_catalog
 from bot.config import REPO_ROOT
-from bot.demos import load_demos
+from bot.engine.catalog import load_catalog
+from bot.engine.demos import load_demos
 from bot.errors import PromptsError
 from tests.bot.test_cli import twinbot
 from tests.conftest import SMALL_PAIR

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.checks import Check, run_checks
 from bot.config import Settings
+from bot.ops.doctor import Check, run_checks
 from tests.fakes.ollama_fake import OllamaFake
 
 GUARD = "llama-guard3:1b"

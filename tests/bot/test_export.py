@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.domain import Requester, Role, SideSnapshot, SideStats, SideStatus
-from bot.export import ExportFormat, export_text
-from bot.store import Store, VoteFilter
+from bot.store.sqlite import Store, VoteFilter
+from bot.votes.export import ExportFormat, export_text
 
 
 async def voted_comparison(

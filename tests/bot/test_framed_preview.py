@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from adapters.terminal import request_header
-from bot.catalog import load_catalog
-from bot.demos import Demo
 from bot.domain import CompareSnapshot, Role, SideSnapshot, SideStats, SideStatus
-from bot.prompt_files import BUILTIN_PROMPTS_DIR
-from bot.render import framed_preview
-from bot.report import DemoResult, render_report
+from bot.engine.catalog import load_catalog
+from bot.engine.demos import Demo
+from bot.engine.prompt_files import BUILTIN_PROMPTS_DIR
+from bot.text.render import framed_preview
+from bot.text.report import DemoResult, render_report
 
 
 def test_qa_shows_the_question_and_the_answer_cue(make_request: Callable[..., Any]):

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.catalog import Catalog
 from bot.config import Settings
+from bot.engine.catalog import Catalog
+from bot.engine.inline_options import CompareArgs, HelpWanted, help_text, parse_inline, usage
 from bot.errors import InputError
-from bot.inline_options import CompareArgs, HelpWanted, help_text, parse_inline, usage
 
 
 def parsed(text: str) -> CompareArgs:

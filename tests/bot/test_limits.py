@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.limits import Decision, RateLimiter, TokenBuckets, refusal_message
+from bot.chat.limits import Decision, RateLimiter, TokenBuckets, refusal_message
 
 
 class Clock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.domain import Role
-from bot.measure import Measurement, Run, advise
+from bot.engine.measure import Measurement, Run, advise
 from tests.bot.test_cli import twinbot
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import CpuModel, OllamaFake

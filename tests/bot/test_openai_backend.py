@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from bot.backend import OllamaBackend, Timeouts
 from bot.domain import CompareRequest, Role
+from bot.engine.backend import OllamaBackend, Timeouts
+from bot.engine.openai_backend import OpenAIBackend, error_detail, sse_data
+from bot.engine.routing import RoutingBackend
 from bot.errors import (
     BackendBusy,
     BackendRejected,
@@ -20,8 +22,6 @@ from bot.errors import (
     ConnectionLost,
     ModelNotPulled,
 )
-from bot.openai_backend import OpenAIBackend, error_detail, sse_data
-from bot.routing import RoutingBackend
 from tests.bot.conftest import openai_pair
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import Script

@@ -7,11 +7,11 @@ import logging
 import aiohttp
 import pytest
 
-from bot.backend import OllamaBackend, Timeouts
-from bot.compare import CompareService
-from bot.metrics import Metrics
-from bot.ops_server import OpsServer, core_checks, ops_app
-from bot.store import Store
+from bot.engine.backend import OllamaBackend, Timeouts
+from bot.engine.compare import CompareService
+from bot.ops.metrics import Metrics
+from bot.ops.server import OpsServer, core_checks, ops_app
+from bot.store.sqlite import Store
 from tests.bot.test_compare import RecordingView
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import load_catalog
-from bot.demos import load_demos
+from bot.engine.catalog import load_catalog
+from bot.engine.demos import load_demos
+from bot.engine.prompt_files import BUILTIN_PROMPTS_DIR, describe_sources, prompt_file
 from bot.errors import PromptsError
-from bot.prompt_files import BUILTIN_PROMPTS_DIR, describe_sources, prompt_file
 
 NAMES = ("pairs.toml", "framings.toml", "demos.toml")
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.catalog import load_catalog
 from bot.config import REPO_ROOT
+from bot.engine.catalog import load_catalog
+from bot.engine.pull import PullError, add_pull_command, pull_models, run_pull_command, tags_to_pull
 from bot.errors import BackendUnreachable, PromptsError
-from bot.pull import PullError, add_pull_command, pull_models, run_pull_command, tags_to_pull
 from tests.fakes.ollama_fake import OllamaFake
 
 GIB = 1 << 30
@@ -148,7 +148,7 @@ async def test_ollama_down_exits_1(make_settings, capsys):
 
 
 def test_an_unknown_pair_is_bad_input_exit_2(make_settings, monkeypatch, capsys):
-    from bot.cli import EXIT_CANNOT_RUN, main
+    from adapters.cli.main import EXIT_CANNOT_RUN, main
 
     monkeypatch.setenv("TWINBOT_PROMPTS_DIR", str(REPO_ROOT / "prompts"))
     assert main(["pull", "nope"]) == EXIT_CANNOT_RUN

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.queue import FairQueue, QueueFull
+from bot.chat.queue import FairQueue, QueueFull
 from tests.waiting import wait_until
 
 

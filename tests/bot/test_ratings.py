@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from bot.leaderboard import build_leaderboard, leaderboard_text
-from bot.ratings import battles, bootstrap_ratings, bradley_terry, pair_records, wilson
-from bot.store import VoteRow
-from bot.votes import Choice
+from bot.store.sqlite import VoteRow
+from bot.votes.leaderboard import build_leaderboard, leaderboard_text
+from bot.votes.mapping import Choice
+from bot.votes.ratings import battles, bootstrap_ratings, bradley_terry, pair_records, wilson
 
 
 def vote(choice: Choice, pair="p1", base="b1", instruct="i1", framing="raw", cid=1) -> VoteRow:

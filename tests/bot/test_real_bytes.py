@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.backend import OllamaBackend, Timeouts
 from bot.domain import Role, SideStats
+from bot.engine.backend import OllamaBackend, Timeouts
+from bot.engine.openai_backend import OpenAIBackend
+from bot.engine.pull import PullError, pull_models
 from bot.errors import (
     BackendBusy,
     BackendError,
@@ -20,8 +22,6 @@ from bot.errors import (
     ModelNotPulled,
     RunnerDied,
 )
-from bot.openai_backend import OpenAIBackend
-from bot.pull import PullError, pull_models
 from tests.conftest import SMALL_PAIR
 from tests.fixtures.ollama_bytes import REAL_TAGS, Capture
 
@@ -204,7 +204,7 @@ async def test_the_runner_dying_keeps_the_text_so_far(
 async def test_a_mid_stream_error_that_is_not_the_runner_is_the_models_error() -> None:
     from ollama import ResponseError
 
-    from bot.backend import map_response_error
+    from bot.engine.backend import map_response_error
 
     mapped = map_response_error(ResponseError("out of memory", -1), "m:1")
     assert isinstance(mapped, ModelError) and "out of memory" in str(mapped)

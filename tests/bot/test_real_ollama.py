@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import Catalog
-from bot.compare import CompareService, QuietView
 from bot.config import Settings
 from bot.domain import CompareRequest, Framing, ModelPair, Requester, SideStatus
-from bot.requests import build_request
+from bot.engine.catalog import Catalog
+from bot.engine.compare import CompareService, QuietView
+from bot.engine.requests import build_request
 from bot.runtime import make_backend
-from bot.store import Store
+from bot.store.sqlite import Store
 
 pytestmark = pytest.mark.real_ollama
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import configure_logging
-from bot.redact import MASK, Redactor, install_redaction, remove_redaction
+from bot.ops.logs import configure_logging
+from bot.ops.redact import MASK, Redactor, install_redaction, remove_redaction
 
 SECRET = "s3cr3t-signing-value-0123456789"
 DISCORD = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import Role, SideSnapshot, SideStats, SideStatus
-from bot.render import (
+from bot.text.render import (
     FENCE_RESERVE,
     open_fence_after,
     side_title,

@@ -79,7 +79,7 @@ def test_num_thread_comes_from_the_pair_then_the_setting(make_settings, catalog)
     from dataclasses import replace
 
     from bot.domain import Requester
-    from bot.requests import build_request
+    from bot.engine.requests import build_request
 
     who = Requester(platform="test", user_id="u1")
     unset = build_request(make_settings(), catalog, who, "hi")

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from bot.backend import OllamaBackend, Timeouts
-from bot.compare import CompareService
 from bot.domain import SafetyMode, SafetyStatus
-from bot.guard import Guard, GuardUnavailable, parse_verdict
-from bot.safety import GatedView
-from bot.store import Store
+from bot.engine.backend import OllamaBackend, Timeouts
+from bot.engine.compare import CompareService
+from bot.safety.gate import GatedView
+from bot.safety.guard import Guard, GuardUnavailable, parse_verdict
+from bot.store.sqlite import Store
 from tests.bot.test_compare import RecordingView
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain import Role, SideSnapshot, SideStats, SideStatus
-from bot.store import Migration, Store, StoreError, load_migrations
+from bot.store.sqlite import Migration, Store, StoreError, load_migrations
 
 
 def done_side(role: Role, text: str) -> SideSnapshot:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.backend import OllamaBackend, Timeouts
-from bot.compare import CompareService
 from bot.domain import Role, SideStatus
-from bot.store import Store, StoreError
+from bot.engine.backend import OllamaBackend, Timeouts
+from bot.engine.compare import CompareService
+from bot.store.sqlite import Store, StoreError
 from tests.bot.test_compare import RecordingView
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import Role
-from bot.line_safe import SurrogateMender
+from bot.engine.line_safe import SurrogateMender
 from tests.bot.conftest import openai_pair
 from tests.bot.test_backend import backend_for as ollama_backend
 from tests.bot.test_backend import run as run_ollama

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.throttle import Throttle
+from bot.engine.throttle import Throttle
 
 
 async def test_changes_within_an_interval_become_one_render():

@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.visible import CONTROL, control_pieces, show_controls
+from bot.text.visible import CONTROL, control_pieces, show_controls
 
 controls = st.sampled_from([chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))])
 hostile = st.lists(

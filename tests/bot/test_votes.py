@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.domain import Requester, Role
-from bot.store import Store
-from bot.votes import (
+from bot.store.sqlite import Store
+from bot.votes.mapping import (
     Choice,
     ReactionEvent,
     Signal,

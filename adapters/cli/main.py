@@ -1,0 +1,414 @@
+"""The `twinbot` command (also `python -m adapters.cli`): parse, set up, dispatch."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import importlib.metadata
+import os
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+
+from adapters.cli.output_paths import output_target
+from adapters.terminal import TerminalView
+from bot.config import ConfigError, Settings, load_settings
+from bot.domain import CompareRequest, Requester, SideStatus
+from bot.engine.compare import QuietView
+from bot.engine.demos import Demo, find_demo, load_demos
+from bot.engine.pull import add_pull_command, run_pull_command
+from bot.engine.requests import build_request
+from bot.errors import BackendError, InputError, TwinbotError
+from bot.ops.logs import configure_logging, secrets_of
+from bot.runtime import Runtime, open_runtime, open_store
+from bot.store.backup import add_backup_commands, run_backup_command
+from bot.store.sqlite import Store, VoteFilter, utc_iso
+from bot.text.report import DemoResult, render_report
+from bot.text.visible import show_controls
+from bot.votes.export import ExportFormat, export_text
+from bot.votes.leaderboard import Leaderboard, leaderboard_for, leaderboard_text
+from bot.votes.periods import parse_moment
+
+EXIT_OK = 0
+EXIT_SIDE_FAILED = 1
+EXIT_CANNOT_RUN = 2
+EXIT_INTERRUPTED = 130
+
+PLATFORMS = ("discord", "slack")  # `twinbot run PLATFORM`; wired in adapters/cli/wiring.py
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("twinbot")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def _framing_names() -> str:
+    """Every framing the user can pick: their own prompts folder's, else the built-in ones."""
+    from bot.engine.catalog import load_catalog
+    from bot.engine.prompt_files import BUILTIN_PROMPTS_DIR
+
+    try:
+        folder = load_settings().prompts_dir
+    except ConfigError:
+        folder = BUILTIN_PROMPTS_DIR
+    for directory in dict.fromkeys((folder, BUILTIN_PROMPTS_DIR)):
+        try:
+            return ", ".join(load_catalog(directory).framings)
+        except TwinbotError:
+            continue
+    return "see prompts/framings.toml"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twinbot",
+        description="Send one prompt to a base model and its instruct twin, side by side.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at TWINBOT_LOG_LEVEL")
+    parser.add_argument("--version", action="version", version=f"twinbot {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    compare = commands.add_parser("compare", help="compare both twins on one prompt, live")
+    compare.add_argument("prompt", help="the text both models get")
+    compare.add_argument("--pair", help="model pair (see `twinbot pairs`)")
+    compare.add_argument("--framing", help=f"base-model framing: {_framing_names()}")
+    compare.add_argument("--max-tokens", type=int, help="tokens per side (num_predict)")
+    compare.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2")
+    compare.add_argument("--seed", type=int, help="sampling seed, the same on both sides")
+
+    commands.add_parser("pairs", help="list model pairs and whether each tag is pulled")
+    doctor = commands.add_parser(
+        "doctor", help="check Ollama, the pairs, the database and the settings"
+    )
+    doctor.add_argument(
+        "--measure",
+        action="store_true",
+        help="also time each side of the default pair alone, then both at once, and "
+        "recommend num_thread and OLLAMA_NUM_PARALLEL",
+    )
+    doctor.add_argument(
+        "--tokens", type=int, default=64, help="tokens per side when measuring (default 64)"
+    )
+    doctor.add_argument(
+        "--cores",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="CPU cores of the Ollama host (default: this host's)",
+    )
+
+    stats = commands.add_parser("stats", help="the leaderboard: win rates and ratings from votes")
+    _add_vote_filters(stats)
+    stats.add_argument("--chart", metavar="FILE.png", help="also write the win-rate chart")
+
+    export = commands.add_parser("export", help="write the votes as a preference dataset")
+    export.add_argument("--format", required=True, choices=[f.value for f in ExportFormat])
+    export.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the file to write, or - for stdout"
+    )
+    _add_vote_filters(export)
+
+    commands.add_parser("recompute-votes", help="rebuild every vote from the reaction log")
+
+    add_backup_commands(commands)
+    add_pull_command(commands)
+
+    demo = commands.add_parser("demo", help="run a classic base-vs-instruct experiment")
+    demo.add_argument("name", nargs="?", help="the experiment (omit to list them)")
+    demo.add_argument("--pair", help="model pair (default: TWINBOT_DEFAULT_PAIR)")
+    demo.add_argument("--report", metavar="FILE.html", help="run every experiment, write a page")
+
+    run = commands.add_parser("run", help="run the chat bot on a platform")
+    run.add_argument("platform", choices=PLATFORMS)
+    return parser
+
+
+def _add_vote_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channel", help="only comparisons in this channel id")
+    parser.add_argument("--pair", help="only this pair")
+    parser.add_argument("--since", help="from this time: 2026-05-01, 2026-05-01T12:00, or 7d")
+    parser.add_argument("--until", help="before this time (same forms)")
+    parser.add_argument("--blind-only", action="store_true", help="only votes cast blind")
+
+
+def _vote_filter(args: argparse.Namespace) -> VoteFilter:
+    return VoteFilter(
+        channel_id=args.channel,
+        pair=args.pair,
+        since=utc_iso(parse_moment(args.since)) if args.since else None,
+        until=utc_iso(parse_moment(args.until)) if args.until else None,
+        blind_only=args.blind_only,
+    )
+
+
+async def _known_pair(settings: Settings, store: Store, pair: str | None) -> None:
+    """A --pair filter must name a pair: a typo would otherwise read as "no votes yet"."""
+    if pair is None:
+        return
+    from bot.engine.catalog import load_catalog
+
+    known = set(load_catalog(settings.prompts_dir).pairs) | await store.pair_names()
+    if pair not in known:
+        raise InputError(f"Unknown pair `{pair}`. Known pairs: {', '.join(sorted(known))}.")
+
+
+async def _leaderboard(settings: Settings, where: VoteFilter) -> Leaderboard:
+    async with await open_store(settings) as store:
+        await _known_pair(settings, store, where.pair)
+        return await leaderboard_for(store, where)
+
+
+def _stats(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    chart = output_target(args.chart, option="--chart") if args.chart else None
+    board = asyncio.run(_leaderboard(settings, _vote_filter(args)))
+    console.print(show_controls(leaderboard_text(board)), markup=False, highlight=False)
+    if chart is not None:
+        from bot.votes.chart import win_rate_chart  # matplotlib loads slowly: only when asked
+
+        chart.write_bytes(win_rate_chart(board))
+        console.print(f"chart written to {args.chart}", markup=False, highlight=False)
+    return EXIT_OK
+
+
+async def _export_text(settings: Settings, fmt: ExportFormat, where: VoteFilter) -> tuple[str, int]:
+    async with await open_store(settings) as store:
+        await _known_pair(settings, store, where.pair)
+        return await export_text(store, fmt, where)
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    target = output_target(args.output, option="-o", allow_stdout=True)
+    text, rows = asyncio.run(_export_text(settings, ExportFormat(args.format), _vote_filter(args)))
+    if target is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        # The count goes to stderr, so the data on stdout stays clean for a pipe.
+        print(f"{rows} rows written to standard output ({args.format})", file=sys.stderr)
+        return EXIT_OK
+    target.write_text(text, encoding="utf-8")
+    print(f"{rows} rows written to {target} ({args.format})")
+    return EXIT_OK
+
+
+async def _recompute_votes(settings: Settings) -> int:
+    async with await open_store(settings) as store:
+        count = await store.recompute_votes()
+    print(f"{count} votes derived from the reaction log")
+    return EXIT_OK
+
+
+def _demo_request(
+    settings: Settings, runtime: Runtime, demo: Demo, pair: str | None
+) -> CompareRequest:
+    return build_request(
+        settings,
+        runtime.catalog,
+        Requester(platform="terminal", user_id="local"),
+        demo.prompt,
+        pair=pair,
+        framing=demo.framing,
+        max_tokens=min(demo.max_tokens, settings.max_tokens_limit),
+        temperature=demo.temperature,
+    )
+
+
+async def _demo(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    report = output_target(args.report, option="--report") if args.report else None
+    async with open_runtime(settings) as runtime:
+        demos = load_demos(settings.prompts_dir, runtime.catalog)
+        if report is not None:
+            results = []
+            for demo in demos.values():
+                console.print(f"running {demo.name}: {demo.title}", markup=False, highlight=False)
+                request = _demo_request(settings, runtime, demo, args.pair)
+                final = await runtime.service.run(request, QuietView())
+                tallies = await runtime.store.vote_tallies(
+                    request.prompt, request.pair.name, request.framing.name
+                )
+                results.append(DemoResult(demo, final, tallies))
+            page = render_report(results, results[0].snapshot.request.pair.name)
+            await asyncio.to_thread(report.write_text, page, encoding="utf-8")
+            console.print(f"report written to {args.report}", markup=False, highlight=False)
+            return EXIT_OK
+        if not args.name:
+            for demo in demos.values():
+                console.print(f"[bold]{demo.name}[/bold]  {demo.title}", highlight=False)
+                console.print(f"    {demo.explain}", markup=False, highlight=False)
+            return EXIT_OK
+        demo = find_demo(demos, args.name)
+        console.print(f"{demo.title}: {demo.explain}", markup=False, highlight=False)
+        request = _demo_request(settings, runtime, demo, args.pair)
+        view = TerminalView(console, settings.terminal_refresh_interval)
+        final = await runtime.service.run(request, view)
+    failed = [side for side in final.sides if side.status is SideStatus.FAILED]
+    return EXIT_SIDE_FAILED if failed else EXIT_OK
+
+
+async def _compare(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    async with open_runtime(settings) as runtime:
+        request = build_request(
+            settings,
+            runtime.catalog,
+            Requester(platform="terminal", user_id="local"),
+            args.prompt,
+            pair=args.pair,
+            framing=args.framing,
+            max_tokens=args.max_tokens,
+            temperature=args.temperature,
+            seed=args.seed,
+        )
+        view = TerminalView(console, settings.terminal_refresh_interval)
+        final = await runtime.service.run(request, view)
+    failed = [side for side in final.sides if side.status is SideStatus.FAILED]
+    for message in dict.fromkeys(side.error or "" for side in failed):
+        print(f"twinbot: {show_controls(message)}", file=sys.stderr)
+    return EXIT_SIDE_FAILED if failed else EXIT_OK
+
+
+async def _pairs(settings: Settings, console: Console) -> int:
+    from bot.engine.backend import canonical_tag
+    from bot.ops.doctor import pull_status
+
+    async with open_runtime(settings) as runtime:
+        pulled, problem = await pull_status(runtime.backend)
+        for pair in runtime.catalog.pairs.values():
+            default = " (default)" if pair.name == settings.default_pair else ""
+            console.print(f"[bold]{pair.name}[/bold]{default}  {pair.description}", highlight=False)
+            for label, tag in (("base", pair.base), ("instruct", pair.instruct)):
+                mark = (
+                    "?"
+                    if pulled is None
+                    else ("pulled" if canonical_tag(tag) in pulled else "not pulled")
+                )
+                console.print(f"    {label:<8} {tag:<36} {mark}", markup=False, highlight=False)
+    if problem:
+        # The list above is only what the files say: whether a tag is pulled is unknown.
+        print(f"twinbot: {problem}", file=sys.stderr)
+        return EXIT_SIDE_FAILED
+    return EXIT_OK
+
+
+async def _doctor(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    from adapters.cli.wiring import PLATFORM_CHECKS
+    from bot.ops.doctor import run_checks
+
+    results = await run_checks(settings, PLATFORM_CHECKS)
+    for check in results:
+        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+        if check.ok and check.warning:
+            mark = "[yellow]warn[/yellow]"
+        # Details quote other programs' errors: never read them as rich markup.
+        console.print(
+            f"{mark} {escape(f'{check.name}: {show_controls(check.detail)}')}", highlight=False
+        )
+        if (not check.ok or check.warning) and check.fix:
+            console.print(f"       fix: {check.fix}", markup=False, highlight=False)
+    healthy = all(check.ok for check in results)
+    if args.measure:
+        if not healthy:
+            console.print("not measuring: fix the problems above first", highlight=False)
+            return EXIT_SIDE_FAILED
+        try:
+            await _measure(settings, args, console)
+        except BackendError as exc:
+            console.print(f"[red]FAIL[/red] measure: {exc}", highlight=False)
+            return EXIT_SIDE_FAILED
+    return EXIT_OK if healthy else EXIT_SIDE_FAILED
+
+
+async def _measure(settings: Settings, args: argparse.Namespace, console: Console) -> None:
+    from bot.engine.catalog import load_catalog
+    from bot.engine.measure import PROMPT, advise, measure, report
+    from bot.runtime import make_backend
+
+    if not 1 <= args.tokens <= settings.max_tokens_limit:
+        raise InputError(f"--tokens must be between 1 and {settings.max_tokens_limit}.")
+    if args.cores < 1:
+        raise InputError("--cores must be at least 1.")
+    catalog = load_catalog(settings.prompts_dir)
+    request = build_request(
+        settings,
+        catalog,
+        Requester(platform="terminal", user_id="doctor"),
+        PROMPT,
+        framing="raw",
+        max_tokens=args.tokens,
+        temperature=0.0,
+        seed=1,
+    )
+    console.print(
+        f"measuring {request.pair.name}: {args.tokens} tokens a side, each alone, then both",
+        markup=False,
+        highlight=False,
+    )
+    backend = make_backend(settings, catalog)
+    try:
+        measured = await measure(backend, request)
+    finally:
+        await backend.close()
+    # soft_wrap: one figure or piece of advice a line, whole, for an operator to grep or copy.
+    for line in report(measured, request):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    advice = advise(measured, args.cores, request.options.num_thread)
+    for line in advice.lines:
+        console.print(f"advice: {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+async def _run_platform(settings: Settings, platform: str) -> int:
+    from adapters.cli.wiring import PLATFORM_RUNNERS
+
+    return await PLATFORM_RUNNERS[platform](settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console()
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"twinbot: configuration: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    chat_bot = args.command == "run"
+    # In the terminal the user reads our own lines; operators of a chat bot read the log.
+    configure_logging(
+        settings.log_level if (chat_bot or args.verbose) else "ERROR", secrets_of(settings)
+    )
+    try:
+        if args.command == "compare":
+            return asyncio.run(_compare(settings, args, console))
+        if args.command == "pairs":
+            return asyncio.run(_pairs(settings, console))
+        if args.command == "doctor":
+            return asyncio.run(_doctor(settings, args, console))
+        if args.command == "stats":
+            return _stats(settings, args, console)
+        if args.command == "export":
+            return _export(settings, args)
+        if args.command in ("backup", "restore"):
+            return run_backup_command(settings, args)
+        if args.command == "pull":
+            return asyncio.run(run_pull_command(settings, args))
+        if args.command == "demo":
+            return asyncio.run(_demo(settings, args, console))
+        if args.command == "recompute-votes":
+            return asyncio.run(_recompute_votes(settings))
+        return asyncio.run(_run_platform(settings, args.platform))
+    except TwinbotError as exc:
+        print(f"twinbot: {show_controls(str(exc))}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except OSError as exc:
+        # Checked paths can still fail (a full disk, a folder removed meanwhile): one line.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"twinbot: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        print("twinbot: interrupted; what the models wrote so far is saved.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

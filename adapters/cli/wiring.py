@@ -1,0 +1,24 @@
+"""The front ends the command line wires to the core, imported by type so mypy checks them.
+
+Imported only by the commands that need a platform (`run`, `doctor`): discord.py and
+slack-bolt take a moment to import, and `twinbot compare` should not wait for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from adapters import discord_bot, slack_app
+from adapters.discord_bot import doctor as discord_doctor
+from adapters.slack_app import doctor as slack_doctor
+from bot.config import Settings
+from bot.ops.doctor import PlatformCheck
+
+PLATFORM_RUNNERS: Mapping[str, Callable[[Settings], Awaitable[int]]] = {
+    "discord": discord_bot.run,
+    "slack": slack_app.run,
+}
+PLATFORM_CHECKS: Mapping[str, PlatformCheck] = {
+    "discord": discord_doctor.checks,
+    "slack": slack_doctor.checks,
+}

@@ -1,0 +1,1 @@
+"""Operations: logging (with secrets redacted), Prometheus metrics, the health server, doctor."""

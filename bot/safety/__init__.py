@@ -1,0 +1,1 @@
+"""The safety gate: a guard model judging prompts and outputs ahead of what a channel shows."""

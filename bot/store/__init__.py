@@ -1,0 +1,2 @@
+"""The SQLite store: comparisons, outputs, messages, the reaction log, votes, settings; its
+migrations, backups and default location."""

@@ -1,0 +1,624 @@
+"""All of twinbot's SQL: the comparisons, their outputs and their platform messages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiosqlite
+
+from bot.domain import CompareRequest, Role, SafetyMode, SideSnapshot, SideStatus
+from bot.errors import TwinbotError
+from bot.votes.mapping import Choice, DerivedVote, ReactionEvent, derive_vote
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class StoreError(TwinbotError):
+    kind = "store"
+
+
+def utc_iso(moment: datetime) -> str:
+    """One fixed format, so that comparing the strings compares the times."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def utc_now() -> str:
+    return utc_iso(datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    migrations = []
+    for path in sorted(directory.glob("*.sql")):
+        number, _, name = path.stem.partition("_")
+        if not number.isdigit():
+            raise StoreError(f"{path}: migration files are named NNN_name.sql")
+        migrations.append(Migration(int(number), name, path.read_text(encoding="utf-8")))
+    versions = [m.version for m in migrations]
+    if versions != list(range(1, len(versions) + 1)):
+        raise StoreError(f"{directory}: migrations must be numbered 1, 2, 3… without gaps")
+    return migrations
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    comparison_id: int
+    role: Role | None
+    part: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionOutcome:
+    """What one logged reaction did: the user's vote on that comparison afterwards."""
+
+    comparison_id: int
+    role: Role | None
+    user_key: str
+    by_requester: bool
+    vote: DerivedVote | None
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VoteRow:
+    comparison_id: int
+    platform: str
+    channel_id: str | None
+    pair: str
+    base_model: str
+    instruct_model: str
+    framing: str
+    options_json: str
+    created_at: str
+    user_key: str
+    choice: Choice
+    blind: bool
+    voted_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class VoteFilter:
+    channel_id: str | None = None
+    pair: str | None = None
+    since: str | None = None  # ISO 8601, compared with the comparison's creation time
+    until: str | None = None
+    blind_only: bool = False
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, params = ["1 = 1"], []
+        for clause, value in (
+            ("c.channel_id = ?", self.channel_id),
+            ("c.pair = ?", self.pair),
+            ("c.created_at >= ?", self.since),
+            ("c.created_at < ?", self.until),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        if self.blind_only:
+            clauses.append("v.blind = 1")
+        return " AND ".join(clauses), params
+
+
+class Store:
+    """One aiosqlite connection in WAL mode; a lock keeps multi-statement writes whole."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path, store_user_ids: bool) -> None:
+        self._db = db
+        self.path = path
+        self._store_user_ids = store_user_ids
+        self._salt = ""
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls, path: Path, *, store_user_ids: bool = False, busy_timeout_ms: int = 5000
+    ) -> Self:
+        if not path.parent.is_dir():
+            raise StoreError(
+                f"Cannot open the database {path}: the folder {path.parent} does not exist; "
+                "create it, or set TWINBOT_DATABASE_PATH to a file in a folder that does"
+            )
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the database {path}: {exc}") from None
+        store = cls(db, path, store_user_ids)
+        try:
+            db.row_factory = aiosqlite.Row
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            await store.migrate()
+            store._salt = await store._install_salt()
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self, migrations: list[Migration] | None = None) -> int:
+        """Apply every migration newer than `user_version`, all in one transaction."""
+        pending_all = load_migrations() if migrations is None else migrations
+        current = await self.schema_version()
+        pending = [m for m in pending_all if m.version > current]
+        if not pending:
+            return current
+        target = pending[-1].version
+        script = "\n".join(m.sql for m in pending)
+        try:
+            # executescript runs the BEGIN..COMMIT as written: all migrations land or none.
+            await self._db.executescript(
+                f"BEGIN;\n{script}\nPRAGMA user_version = {int(target)};\nCOMMIT;"
+            )
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                await self._db.rollback()
+            raise StoreError(f"Migrating {self.path} to version {target} failed: {exc}") from None
+        log.info("database %s migrated from version %d to %d", self.path, current, target)
+        return target
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; SQLite's failures become a StoreError a user may read."""
+        async with self._write_lock:
+            try:
+                # busy_timeout makes SQLite itself wait and retry while another writer holds it.
+                await self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._storage_error(exc) from exc
+            try:
+                yield self._db
+                await self._db.commit()
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        await self._db.rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise self._storage_error(exc) from exc
+                raise
+
+    def _storage_error(self, exc: sqlite3.Error) -> StoreError:
+        log.error("database %s: write failed: %s", self.path, exc)
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                "The database is locked by another program, so nothing was saved this time. "
+                "Try again shortly."
+            )
+        if "full" in text:
+            return StoreError(
+                "The disk holding the database is full, so nothing was saved. "
+                "An operator needs to free some space."
+            )
+        return StoreError(
+            "The database failed, so nothing was saved. The operator log has details."
+        )
+
+    async def _install_salt(self) -> str:
+        """The per-install salt for user ids, made once and kept in the database."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO install (key, value) VALUES ('user_salt', ?)",
+                (secrets.token_hex(16),),
+            )
+        async with self._db.execute("SELECT value FROM install WHERE key = 'user_salt'") as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return str(row[0])
+
+    def user_key(self, platform: str, user_id: str) -> str:
+        """How a user is stored: a salted hash, or the raw id if the operator chose that."""
+        if self._store_user_ids:
+            return f"{platform}:{user_id}"
+        digest = hashlib.sha256(f"{self._salt}:{platform}:{user_id}".encode()).hexdigest()
+        return f"h:{digest[:32]}"
+
+    def anonymous_key(self, user_key: str) -> str:
+        """A stored key as it may leave the database: raw ids are hashed the way they would be."""
+        if user_key.startswith("h:"):
+            return user_key
+        digest = hashlib.sha256(f"{self._salt}:{user_key}".encode()).hexdigest()
+        return f"h:{digest[:32]}"
+
+    async def check_writable(self) -> None:
+        """Prove a write would land, without leaving one behind."""
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            await self._db.rollback()
+
+    async def create_comparison(self, request: CompareRequest) -> int:
+        who = request.requester
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """INSERT INTO comparisons (created_at, platform, workspace_id, channel_id,
+                       requester_id, requester_name, prompt, pair, base_model, instruct_model,
+                       framing, framed_prompt, stop_json, options_json, blind, shown_first)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    utc_now(),
+                    who.platform,
+                    who.workspace_id,
+                    who.channel_id,
+                    self.user_key(who.platform, who.user_id),
+                    who.user_name if self._store_user_ids else "",
+                    request.prompt,
+                    request.pair.name,
+                    request.pair.base,
+                    request.pair.instruct,
+                    request.framing.name,
+                    request.framed_prompt,
+                    json.dumps(list(request.framing.stop)),
+                    json.dumps(request.options.as_dict()),
+                    int(request.blind),
+                    request.shown_first.value,
+                ),
+            )
+            comparison_id = cursor.lastrowid
+        if comparison_id is None:
+            raise StoreError("SQLite returned no id for the new comparison")
+        return comparison_id
+
+    async def save_output(self, comparison_id: int, side: SideSnapshot) -> None:
+        if side.status not in (SideStatus.DONE, SideStatus.FAILED, SideStatus.CANCELLED):
+            raise ValueError(f"only finished sides are stored, not {side.status}")
+        s = side.stats
+        async with self._transaction() as db:
+            await db.execute(
+                """INSERT OR REPLACE INTO outputs (comparison_id, role, model, status, text,
+                       error_kind, error, done_reason, eval_count, eval_duration_ns,
+                       prompt_eval_count, total_duration_ns, load_duration_ns, first_token_s,
+                       wall_s, finished_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    comparison_id,
+                    side.role.value,
+                    side.model,
+                    side.status.value,
+                    side.text,
+                    side.error_kind,
+                    side.error,
+                    s.done_reason,
+                    s.eval_count,
+                    s.eval_duration_ns,
+                    s.prompt_eval_count,
+                    s.total_duration_ns,
+                    s.load_duration_ns,
+                    s.first_token_s,
+                    s.wall_s,
+                    utc_now(),
+                ),
+            )
+
+    async def finish_comparison(self, comparison_id: int, status: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE comparisons SET status = ?, finished_at = ? WHERE id = ?",
+                (status, utc_now(), comparison_id),
+            )
+
+    async def set_thread(self, comparison_id: int, thread_id: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE comparisons SET thread_id = ? WHERE id = ?", (thread_id, comparison_id)
+            )
+
+    async def add_message(
+        self,
+        comparison_id: int,
+        platform: str,
+        channel_id: str,
+        message_id: str,
+        *,
+        role: Role | None = None,
+        part: int = 0,
+        kind: str = "output",
+    ) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                """INSERT OR IGNORE INTO messages (platform, channel_id, message_id,
+                       comparison_id, role, part, kind, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    platform,
+                    channel_id,
+                    message_id,
+                    comparison_id,
+                    None if role is None else role.value,
+                    part,
+                    kind,
+                    utc_now(),
+                ),
+            )
+
+    async def message_ref(
+        self, platform: str, channel_id: str, message_id: str
+    ) -> MessageRef | None:
+        async with self._db.execute(
+            """SELECT comparison_id, role, part, kind FROM messages
+               WHERE platform = ? AND channel_id = ? AND message_id = ?""",
+            (platform, channel_id, message_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        role = None if row["role"] is None else Role(row["role"])
+        return MessageRef(row["comparison_id"], role, row["part"], row["kind"])
+
+    async def comparison(self, comparison_id: int) -> dict[str, Any] | None:
+        async with self._db.execute(
+            "SELECT * FROM comparisons WHERE id = ?", (comparison_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else dict(row)
+
+    async def outputs(self, comparison_id: int) -> dict[Role, dict[str, Any]]:
+        async with self._db.execute(
+            "SELECT * FROM outputs WHERE comparison_id = ?", (comparison_id,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {Role(row["role"]): dict(row) for row in rows}
+
+    # --- reactions and votes -----------------------------------------------------------------
+
+    async def record_reaction(
+        self,
+        *,
+        platform: str,
+        channel_id: str,
+        message_id: str,
+        user_id: str,
+        emoji: str,
+        added: bool,
+        by_bot: bool = False,
+        occurred_at: datetime | None = None,
+    ) -> ReactionOutcome | None:
+        """Log a reaction on a twinbot message and re-derive that user's vote; None if not ours."""
+        ref = await self.message_ref(platform, channel_id, message_id)
+        if ref is None:
+            return None
+        user_key = self.user_key(platform, user_id)
+        when = utc_iso(occurred_at) if occurred_at else utc_now()
+        async with self._transaction() as db:
+            await db.execute(
+                """INSERT INTO reactions (platform, comparison_id, channel_id, message_id, role,
+                       user_key, emoji, action, by_bot, occurred_at, recorded_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    platform,
+                    ref.comparison_id,
+                    channel_id,
+                    message_id,
+                    None if ref.role is None else ref.role.value,
+                    user_key,
+                    emoji,
+                    "added" if added else "removed",
+                    int(by_bot),
+                    when,
+                    utc_now(),
+                ),
+            )
+            before, after, requester = await self._rederive(db, ref.comparison_id, user_key)
+        return ReactionOutcome(
+            comparison_id=ref.comparison_id,
+            role=ref.role,
+            user_key=user_key,
+            by_requester=requester == user_key,
+            vote=after,
+            changed=before != (after.choice if after else None),
+        )
+
+    async def _rederive(
+        self, db: aiosqlite.Connection, comparison_id: int, user_key: str
+    ) -> tuple[Choice | None, DerivedVote | None, str]:
+        """Inside a transaction: derive one user's vote from the log and store it."""
+        async with db.execute(
+            "SELECT shown_first, blind, revealed_at, requester_id FROM comparisons WHERE id = ?",
+            (comparison_id,),
+        ) as cursor:
+            comparison = await cursor.fetchone()
+        assert comparison is not None
+        async with db.execute(
+            "SELECT choice FROM votes WHERE comparison_id = ? AND user_key = ?",
+            (comparison_id, user_key),
+        ) as cursor:
+            previous = await cursor.fetchone()
+        async with db.execute(
+            """SELECT id, role, emoji, action, by_bot, occurred_at FROM reactions
+               WHERE comparison_id = ? AND user_key = ?""",
+            (comparison_id, user_key),
+        ) as cursor:
+            events = [
+                ReactionEvent(
+                    id=row["id"],
+                    role=None if row["role"] is None else Role(row["role"]),
+                    emoji=row["emoji"],
+                    added=row["action"] == "added",
+                    by_bot=bool(row["by_bot"]),
+                    occurred_at=row["occurred_at"],
+                )
+                for row in await cursor.fetchall()
+            ]
+        vote = derive_vote(events, Role(comparison["shown_first"]))
+        if vote is None:
+            await db.execute(
+                "DELETE FROM votes WHERE comparison_id = ? AND user_key = ?",
+                (comparison_id, user_key),
+            )
+        else:
+            revealed_at = comparison["revealed_at"]
+            blind = bool(comparison["blind"]) and (
+                revealed_at is None or vote.reaction.occurred_at < revealed_at
+            )
+            await db.execute(
+                """INSERT OR REPLACE INTO votes (comparison_id, user_key, choice, blind,
+                       reaction_id, voted_at) VALUES (?, ?, ?, ?, ?, ?)""",
+                (
+                    comparison_id,
+                    user_key,
+                    vote.choice.value,
+                    int(blind),
+                    vote.reaction.id,
+                    vote.reaction.occurred_at,
+                ),
+            )
+        return (
+            None if previous is None else Choice(previous["choice"]),
+            vote,
+            str(comparison["requester_id"]),
+        )
+
+    async def recompute_votes(self) -> int:
+        """Rebuild every vote from the reaction log (after a change of mapping, say)."""
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM votes")
+            async with db.execute(
+                "SELECT DISTINCT comparison_id, user_key FROM reactions WHERE by_bot = 0"
+            ) as cursor:
+                voters = [(row[0], row[1]) for row in await cursor.fetchall()]
+            for comparison_id, user_key in voters:
+                await self._rederive(db, comparison_id, user_key)
+        async with self._db.execute("SELECT count(*) FROM votes") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def mark_revealed(self, comparison_id: int) -> bool:
+        """Reveal a blind comparison's names; False if it was not blind or already revealed."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """UPDATE comparisons SET revealed_at = ?
+                   WHERE id = ? AND blind = 1 AND revealed_at IS NULL""",
+                (utc_now(), comparison_id),
+            )
+            return cursor.rowcount > 0
+
+    async def unrevealed_blind(self, platform: str) -> list[tuple[int, datetime]]:
+        """Blind comparisons of `platform` whose names are still hidden, with when each was
+        created: their reveal timers, re-armed after a restart."""
+        async with self._db.execute(
+            """SELECT id, created_at FROM comparisons
+               WHERE platform = ? AND blind = 1 AND revealed_at IS NULL
+               ORDER BY id""",
+            (platform,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [(int(row["id"]), datetime.fromisoformat(row["created_at"])) for row in rows]
+
+    async def votes(self, where: VoteFilter | None = None) -> list[VoteRow]:
+        clause, params = (where or VoteFilter()).where()
+        # The WHERE clause is assembled from fixed strings only; every value is bound.
+        async with self._db.execute(
+            f"""SELECT v.comparison_id, c.platform, c.channel_id, c.pair, c.base_model,
+                       c.instruct_model, c.framing, c.options_json, c.created_at, v.user_key,
+                       v.choice, v.blind, v.voted_at
+                FROM votes v JOIN comparisons c ON c.id = v.comparison_id
+                WHERE {clause} ORDER BY v.voted_at, v.comparison_id""",
+            params,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            VoteRow(
+                comparison_id=row["comparison_id"],
+                platform=row["platform"],
+                channel_id=row["channel_id"],
+                pair=row["pair"],
+                base_model=row["base_model"],
+                instruct_model=row["instruct_model"],
+                framing=row["framing"],
+                options_json=row["options_json"],
+                created_at=row["created_at"],
+                user_key=row["user_key"],
+                choice=Choice(row["choice"]),
+                blind=bool(row["blind"]),
+                voted_at=row["voted_at"],
+            )
+            for row in rows
+        ]
+
+    async def reactions(self, comparison_id: int) -> list[dict[str, Any]]:
+        async with self._db.execute(
+            "SELECT * FROM reactions WHERE comparison_id = ? ORDER BY id", (comparison_id,)
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    # --- per-channel settings ----------------------------------------------------------------
+
+    async def channel_safety_mode(self, platform: str, channel_id: str) -> SafetyMode | None:
+        """The mode an admin chose for this channel, or None to use the configured default."""
+        async with self._db.execute(
+            "SELECT safety_mode FROM channel_settings WHERE platform = ? AND channel_id = ?",
+            (platform, channel_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None or row[0] is None else SafetyMode(row[0])
+
+    async def set_channel_safety_mode(
+        self, platform: str, channel_id: str, mode: SafetyMode, admin_id: str
+    ) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                """INSERT INTO channel_settings (platform, channel_id, safety_mode, updated_by,
+                       updated_at) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (platform, channel_id) DO UPDATE SET
+                       safety_mode = excluded.safety_mode, updated_by = excluded.updated_by,
+                       updated_at = excluded.updated_at""",
+                (platform, channel_id, mode.value, self.user_key(platform, admin_id), utc_now()),
+            )
+
+    async def vote_tallies(self, prompt: str, pair: str, framing: str) -> dict[Choice, int]:
+        """Votes so far on every comparison of this prompt, pair and framing (for the report)."""
+        async with self._db.execute(
+            """SELECT v.choice, count(*) FROM votes v JOIN comparisons c ON c.id = v.comparison_id
+               WHERE c.prompt = ? AND c.pair = ? AND c.framing = ? GROUP BY v.choice""",
+            (prompt, pair, framing),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {Choice(row[0]): int(row[1]) for row in rows}
+
+    async def pair_names(self) -> set[str]:
+        """Every pair a stored comparison used (a pair since removed from pairs.toml included)."""
+        async with self._db.execute("SELECT DISTINCT pair FROM comparisons") as cursor:
+            rows = await cursor.fetchall()
+        return {str(row[0]) for row in rows}

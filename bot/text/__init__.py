@@ -1,0 +1,2 @@
+"""Platform-neutral text: labels, footers and splitting, control characters made visible, the
+demo report."""

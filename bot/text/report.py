@@ -1,0 +1,118 @@
+"""One self-contained HTML page of the demo experiments: readable offline and printable."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.domain import CompareRequest, CompareSnapshot, SideSnapshot
+from bot.engine.demos import Demo
+from bot.text.render import ROLE_BLURBS, framed_preview, side_title, stats_line
+from bot.text.visible import control_pieces
+from bot.votes.mapping import Choice
+
+_CHOICE_WORDS = {
+    Choice.BASE_BETTER: "base better",
+    Choice.INSTRUCT_BETTER: "instruct better",
+    Choice.TIE: "tie",
+    Choice.BOTH_BAD: "both bad",
+}
+
+_STYLE = """
+body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin: 2rem 0 .3rem; }
+.explain { color: #555; margin: 0 0 .6rem; }
+.prompt { background: #f4f4f4; padding: .5rem .8rem; white-space: pre-wrap; border-radius: 4px; }
+.framed { margin: .3rem 0 0; color: #555; font-size: .9rem; }
+.framed summary { cursor: pointer; overflow-wrap: anywhere; }
+.framed code { font-size: .85rem; }
+.framed pre { background: #faf6f0; padding: .5rem .8rem; white-space: pre-wrap; margin: .3rem 0; }
+.sides { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; margin-top: .6rem; }
+.side { border: 2px solid #ccc; border-radius: 6px; padding: .6rem .8rem; }
+.side.base { border-color: #d95f02; } .side.instruct { border-color: #1b9e77; }
+.side h3 { font-size: 1rem; margin: 0; } .blurb { color: #777; font-style: italic; margin: 0; }
+.output { white-space: pre-wrap; overflow-wrap: anywhere; margin: .5rem 0; }
+.ctl { background: #fde2e2; color: #8a1010; font-family: monospace; border-radius: 2px; }
+.stats, .votes { color: #555; font-size: .9rem; } .failed { color: #b00020; }
+section { break-inside: avoid; }
+@media print { body { margin: 0; max-width: none; } .sides { gap: .5rem; } }
+"""
+
+
+def _text(text: str) -> str:
+    """Model text as HTML: escaped, and each control character shown as a marked escape
+    (bot/visible.py), since a browser drops or garbles them."""
+    return "".join(
+        f'<span class="ctl">{html.escape(piece)}</span>' if escaped else html.escape(piece)
+        for piece, escaped in control_pieces(text)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    demo: Demo
+    snapshot: CompareSnapshot
+    tallies: Mapping[Choice, int]
+
+
+def _side(side: SideSnapshot) -> str:
+    failed = " failed" if side.error else ""
+    return (
+        f'<div class="side {side.role.value}">'
+        f"<h3>{_text(side_title(side))}</h3>"
+        f'<p class="blurb">{html.escape(ROLE_BLURBS[side.role])}</p>'
+        f'<div class="output">{_text(side.text) or "<em>(no output)</em>"}</div>'
+        f'<p class="stats{failed}">{_text(stats_line(side))}</p>'
+        "</div>"
+    )
+
+
+def _framed(request: CompareRequest) -> str:
+    """What the base model saw: one line in the summary, the whole text when opened."""
+    if request.framed_prompt == request.prompt:
+        return '<p class="framed">The base model saw the prompt as typed.</p>'
+    return (
+        '<details class="framed"><summary>The base model saw: '
+        f"<code>{html.escape(framed_preview(request))}</code></summary>"
+        f"<pre>{html.escape(request.framed_prompt)}</pre></details>"
+    )
+
+
+def _tallies(tallies: Mapping[Choice, int]) -> str:
+    total = sum(tallies.values())
+    if not total:
+        return "No votes yet."
+    parts = ", ".join(f"{_CHOICE_WORDS[c]} {tallies.get(c, 0)}" for c in Choice)
+    return f"Votes so far ({total}): {parts}."
+
+
+def render_report(results: Sequence[DemoResult], pair_name: str) -> str:
+    sections = []
+    for result in results:
+        demo, snapshot = result.demo, result.snapshot
+        options = snapshot.request.options
+        sections.append(
+            f'<section id="{html.escape(demo.name)}">'
+            f"<h2>{html.escape(demo.title)}</h2>"
+            f'<p class="explain">{html.escape(demo.explain)}</p>'
+            f'<div class="prompt">{_text(demo.prompt)}</div>'
+            f"{_framed(snapshot.request)}"
+            f'<div class="sides">{_side(snapshot.base)}{_side(snapshot.instruct)}</div>'
+            f'<p class="votes">{html.escape(_tallies(result.tallies))} '
+            f"Framing: {html.escape(demo.framing)}, max tokens {options.max_tokens},"
+            f" temperature {options.temperature:g}.</p>"
+            "</section>"
+        )
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>twinbot: base vs instruct ({html.escape(pair_name)})</title>"
+        f"<style>{_STYLE}</style></head><body>"
+        f"<h1>What post-training changes: {html.escape(pair_name)}</h1>"
+        f"<p>Each experiment sends one prompt to the base model and its instruct twin at once. "
+        f"Generated {generated} by twinbot.</p>" + "".join(sections) + "</body></html>\n"
+    )

@@ -1,0 +1,166 @@
+"""Leaderboard statistics: win rates with 95% intervals, and Bradley-Terry ratings.
+
+Bradley-Terry follows FastChat's `elo_analysis.py` method: each vote is a battle between the
+two model tags, a tie (and both-bad) counts half a win to each side, ratings are on the Elo
+scale (400 per factor of 10 in odds, centred on 1000), and the intervals come from the 2.5th
+and 97.5th percentiles over bootstrap resamples of the battles.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.store.sqlite import VoteRow
+from bot.votes.mapping import Choice
+
+Z95 = 1.959963984540054
+ELO_SCALE = 400.0
+ELO_BASE = 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    value: float
+    low: float
+    high: float
+
+
+def wilson(successes: float, total: int) -> Interval:
+    """The Wilson score interval at 95%: sound for small counts and rates near 0 or 1."""
+    if total == 0:
+        return Interval(0.0, 0.0, 1.0)
+    p = successes / total
+    denominator = 1 + Z95**2 / total
+    centre = (p + Z95**2 / (2 * total)) / denominator
+    half = Z95 * math.sqrt(p * (1 - p) / total + Z95**2 / (4 * total**2)) / denominator
+    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True, slots=True)
+class PairRecord:
+    """How one pair and framing did: counts and each side's share of the votes."""
+
+    pair: str
+    framing: str
+    base_model: str
+    instruct_model: str
+    votes: int
+    base_wins: int
+    instruct_wins: int
+    ties: int
+    both_bad: int
+
+    @property
+    def base_rate(self) -> Interval:
+        return wilson(self.base_wins, self.votes)
+
+    @property
+    def instruct_rate(self) -> Interval:
+        return wilson(self.instruct_wins, self.votes)
+
+
+def pair_records(votes: Sequence[VoteRow]) -> list[PairRecord]:
+    counts: dict[tuple[str, str, str, str], dict[Choice, int]] = defaultdict(
+        lambda: dict.fromkeys(Choice, 0)
+    )
+    for vote in votes:
+        counts[(vote.pair, vote.framing, vote.base_model, vote.instruct_model)][vote.choice] += 1
+    records = [
+        PairRecord(
+            pair=pair,
+            framing=framing,
+            base_model=base,
+            instruct_model=instruct,
+            votes=sum(by_choice.values()),
+            base_wins=by_choice[Choice.BASE_BETTER],
+            instruct_wins=by_choice[Choice.INSTRUCT_BETTER],
+            ties=by_choice[Choice.TIE],
+            both_bad=by_choice[Choice.BOTH_BAD],
+        )
+        for (pair, framing, base, instruct), by_choice in counts.items()
+    ]
+    return sorted(records, key=lambda r: (-r.votes, r.pair, r.framing))
+
+
+Battle = tuple[str, str, float]  # (model a, model b, a's score: 1 win, 0.5 tie, 0 loss)
+
+
+def battles(votes: Sequence[VoteRow]) -> list[Battle]:
+    scores = {
+        Choice.BASE_BETTER: 1.0,
+        Choice.INSTRUCT_BETTER: 0.0,
+        Choice.TIE: 0.5,
+        Choice.BOTH_BAD: 0.5,
+    }
+    return [(v.base_model, v.instruct_model, scores[v.choice]) for v in votes]
+
+
+def bradley_terry(
+    fights: Sequence[Battle], iterations: int = 200, prior_games: float = 1.0
+) -> dict[str, float]:
+    """Maximum-likelihood strengths by Hunter's MM algorithm, as Elo-scale ratings.
+
+    A small prior (`prior_games` ties against an average player each) keeps a model that
+    never lost, or a pair no other pair connects to, at a finite rating.
+    """
+    models = sorted({m for a, b, _ in fights for m in (a, b)})
+    if not models:
+        return {}
+    wins: dict[str, float] = dict.fromkeys(models, prior_games / 2)  # the prior's ties
+    games: dict[tuple[str, str], float] = defaultdict(float)
+    for a, b, score in fights:
+        wins[a] += score
+        wins[b] += 1.0 - score
+        games[(a, b)] += 1.0
+        games[(b, a)] += 1.0
+    strength = dict.fromkeys(models, 1.0)
+    for _ in range(iterations):
+        updated = {}
+        for m in models:
+            # The prior's games against a player of strength 1.
+            denominator = prior_games / (strength[m] + 1.0)
+            for o in models:
+                n = games.get((m, o), 0.0)
+                if n:
+                    denominator += n / (strength[m] + strength[o])
+            updated[m] = wins[m] / denominator
+        mean_log = sum(math.log(v) for v in updated.values()) / len(updated)
+        strength = {m: v / math.exp(mean_log) for m, v in updated.items()}
+    return {m: ELO_BASE + ELO_SCALE * math.log10(strength[m]) for m in models}
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    model: str
+    rating: float
+    low: float
+    high: float
+    battles: int
+
+
+def bootstrap_ratings(fights: Sequence[Battle], rounds: int = 200, seed: int = 0) -> list[Rating]:
+    """Bradley-Terry ratings with 95% bootstrap intervals, best first."""
+    if not fights:
+        return []
+    point = bradley_terry(fights)
+    rng = random.Random(seed)
+    samples: dict[str, list[float]] = defaultdict(list)
+    for _ in range(rounds):
+        resampled = [fights[rng.randrange(len(fights))] for _ in fights]
+        for model, value in bradley_terry(resampled, iterations=100).items():
+            samples[model].append(value)
+    counts: dict[str, int] = defaultdict(int)
+    for a, b, _ in fights:
+        counts[a] += 1
+        counts[b] += 1
+    ratings = []
+    for model, value in point.items():
+        drawn = sorted(samples[model]) or [value]
+        low = drawn[int(0.025 * (len(drawn) - 1))]
+        high = drawn[math.ceil(0.975 * (len(drawn) - 1))]
+        ratings.append(Rating(model, value, low, high, counts[model]))
+    return sorted(ratings, key=lambda r: -r.rating)
