@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -70,6 +71,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     try:
         yield Runtime(settings, catalog, backend, store, service, metrics, queue, guard)
     finally:
+        # Writes still waiting for a locked database get the shutdown grace, then the store
+        # closes (each write given up is logged with what was lost).
+        service.lifetime.stop_by(asyncio.get_running_loop().time() + settings.shutdown_grace)
+        await service.settle_writes()
         await guard.close()
         await backend.close()
         await store.close()

@@ -11,10 +11,12 @@ grace to finish and are then stopped, each still showing an honest final state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from datetime import UTC, datetime
+from functools import partial
 
 from bot.chat.admission import Admission, Admitted, Refusal
 from bot.chat.command import ChatCommand, Parent
@@ -30,6 +32,7 @@ from bot.engine.demos import Demo, load_demos
 from bot.errors import PromptsError
 from bot.runtime import Runtime
 from bot.safety.gate import GatedView
+from bot.store.journal import Journal
 from bot.store.sqlite import Store
 
 log = logging.getLogger(__name__)
@@ -39,7 +42,7 @@ INTERNAL_ERROR = "twinbot hit an internal error; the operator log has the detail
 SETTLE = 5.0  # seconds the last parent edit may take after a comparison ends
 FINAL_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between final-text attempts
 FINAL_PATIENCE = 600.0  # while not shutting down, how long a final text is retried
-STORE_ATTEMPTS = 3
+SEED_WAIT = 10.0  # seconds the vote choices wait for their messages to be stored
 
 
 def load_demos_or_error(runtime: Runtime) -> dict[str, Demo] | PromptsError:
@@ -76,7 +79,7 @@ class ChatService:
             allowed_channels,
         )  # fmt: skip
         self._cleanup = cleanup  # seconds a stopped comparison gets to show its final state
-        self._deadline: float | None = None  # loop time by which shutdown must be done
+        self._lifetime = runtime.service.lifetime  # shared with the store's retries
 
     async def start(self) -> None:
         """Once connected: re-arm the blind reveal timers a restart would otherwise lose."""
@@ -108,8 +111,7 @@ class ChatService:
 
     def final_deadline(self) -> float:
         """Until when a final text is retried: the shutdown's end, else a generous while."""
-        now = asyncio.get_running_loop().time()
-        return self._deadline if self._deadline is not None else now + FINAL_PATIENCE
+        return self._lifetime.deadline(FINAL_PATIENCE)
 
     def gate(self, view: CompareView, mode: SafetyMode) -> CompareView:
         if mode is SafetyMode.OFF:
@@ -119,7 +121,7 @@ class ChatService:
     async def drain(self, grace: float) -> None:
         """Take no new commands; comparisons still waiting never start; running ones get
         `grace` seconds, then are stopped (each shows and stores what it has)."""
-        self._deadline = asyncio.get_running_loop().time() + grace + self._cleanup
+        self._lifetime.stop_by(asyncio.get_running_loop().time() + grace + self._cleanup)
         dropped = self.intake.close()
         log.info(
             "draining: %d comparison(s) running get %g s to finish; %d waiting dropped",
@@ -131,8 +133,7 @@ class ChatService:
 
     async def close(self) -> None:
         """Whatever `drain` left is stopped at once; then the reveal timers."""
-        if self._deadline is None:
-            self._deadline = asyncio.get_running_loop().time() + self._cleanup
+        self._lifetime.stop_by(asyncio.get_running_loop().time() + self._cleanup)
         self.intake.close()
         await self.keeper.close(0.0, self._cleanup)
         await self.revealer.close()
@@ -200,12 +201,14 @@ class _Run:
     async def _compare(self, admitted: Admitted) -> None:
         service, surface = self._service, self._surface
         assert self._parent is not None
-        book = StoreBook(service.runtime.store, service.platform)
-        view = _Delivering(surface, surface.output_view(self._parent, book), book, service)
+        compare = service.runtime.service
+        journal = compare.journal(admitted.request)
+        book = StoreBook(journal, service.runtime.store, service.platform)
+        view = _Delivering(surface, surface.output_view(self._parent, book), service, journal)
         created = datetime.now(UTC)
         try:
-            final = await service.runtime.service.run(
-                admitted.request, service.gate(view, self._parent.mode)
+            final = await compare.run(
+                admitted.request, service.gate(view, self._parent.mode), journal
             )
         finally:
             if view.seeding is not None:  # the choices, while the outputs stream
@@ -220,66 +223,49 @@ def _with_final(parent: Parent, final: CompareSnapshot) -> Parent:
     return dataclasses.replace(parent, prompt=final.prompt_safety, notice=final.notice)
 
 
-_Write = Callable[[], Awaitable[None]]
-
-
 class StoreBook:
-    """The core's `MessageBook`: a view's messages and thread, stored for the votes."""
+    """The core's `MessageBook`: a view's messages and thread, written through the
+    comparison's journal (so they wait for the comparison's id, and a locked database)."""
 
-    def __init__(self, store: Store, platform: str) -> None:
+    def __init__(self, journal: Journal, store: Store, platform: str) -> None:
+        self._journal = journal
         self._store = store
         self._platform = platform
-        self.comparison_id = 0  # known once the comparison is stored
-
-    def bind(self, comparison_id: int) -> None:
-        self.comparison_id = comparison_id
 
     async def message(
         self, channel_id: str, message_id: str, role: Role | None, part: int, kind: str
     ) -> None:
-        def write() -> Awaitable[None]:
-            return self._store.add_message(
-                self.comparison_id, self._platform, channel_id, message_id,
-                role=role, part=part, kind=kind,
-            )  # fmt: skip
-
-        await self._retry(f"message {message_id}", write)
+        write = partial(
+            self._add_message, channel_id=channel_id, message_id=message_id,
+            role=role, part=part, kind=kind,
+        )  # fmt: skip
+        self._journal.write(f"message {message_id}", write)
 
     async def thread(self, thread_id: str) -> None:
-        await self._retry(
-            f"thread {thread_id}", lambda: self._store.set_thread(self.comparison_id, thread_id)
+        self._journal.write(
+            f"thread {thread_id}", partial(self._store.set_thread, thread_id=thread_id)
         )
 
-    async def _retry(self, what: str, write: _Write) -> None:
-        """A few tries (a lock usually lifts); the message stays on screen either way, only
-        reactions on it would not count."""
-        if not self.comparison_id:
-            return
-        for attempt in range(1, STORE_ATTEMPTS + 1):
-            try:
-                await write()
-                return
-            except Exception as exc:
-                if attempt == STORE_ATTEMPTS:
-                    log.error(
-                        "comparison #%d: storing %s failed: %r", self.comparison_id, what, exc
-                    )
-                    return
-                await asyncio.sleep(0.5 * attempt)
+    async def _add_message(
+        self, comparison_id: int, *, channel_id: str, message_id: str, role: Role | None,
+        part: int, kind: str,
+    ) -> None:  # fmt: skip
+        await self._store.add_message(
+            comparison_id, self._platform, channel_id, message_id, role=role, part=part, kind=kind
+        )
 
 
 class _Delivering:
-    """The surface's view as the core runs it: the book learns the comparison's id, the vote
-    choices are seeded once the outputs are up, and the final text is tried again (with
-    backoff) while the platform fails transiently."""
+    """The surface's view as the core runs it: the vote choices are seeded once the outputs are
+    up, and the final text is tried again (with backoff) while the platform fails transiently."""
 
     def __init__(
-        self, surface: ChatSurface, inner: CompareView, book: StoreBook, service: ChatService
+        self, surface: ChatSurface, inner: CompareView, service: ChatService, journal: Journal
     ) -> None:
         self._surface = surface
         self._inner = inner
-        self._book = book
         self._service = service
+        self._journal = journal
         self.seeding: asyncio.Task[None] | None = None
 
     @property
@@ -287,9 +273,16 @@ class _Delivering:
         return self._inner.update_interval
 
     async def start(self, snapshot: CompareSnapshot) -> None:
-        self._book.bind(snapshot.comparison_id)
         await self._inner.start(snapshot)
-        self.seeding = asyncio.create_task(self._surface.seed_votes(), name="seed the votes")
+        self.seeding = asyncio.create_task(self._seed(), name="seed the votes")
+
+    async def _seed(self) -> None:
+        # The messages first, so a reaction on them maps to the comparison (a locked
+        # database delays the choices, not the comparison).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SEED_WAIT):
+                await self._journal.settle()
+        await self._surface.seed_votes()
 
     async def update(self, snapshot: CompareSnapshot) -> None:
         await self._inner.update(snapshot)

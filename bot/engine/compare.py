@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from bot.domain import (
@@ -19,7 +20,8 @@ from bot.engine.backend import Backend
 from bot.engine.throttle import LagStats, Throttle
 from bot.errors import BackendError
 from bot.ops.metrics import Metrics
-from bot.store.sqlite import Store, StoreError
+from bot.store.journal import Journal, Lifetime
+from bot.store.sqlite import Store
 from bot.text.render import redact
 
 log = logging.getLogger(__name__)
@@ -62,25 +64,59 @@ class QuietView:
         return None
 
 
+OPEN_WAIT = 2.0  # seconds a comparison waits for the database before it starts unsaved
+SETTLE_WAIT = 2.0  # seconds a finished comparison waits for its writes before returning
+
+
+def not_saved_notice(journal: Journal) -> str | None:
+    if not journal.delayed:
+        return None
+    why = f" ({journal.reason})" if journal.reason else ""
+    return (
+        f"This comparison is not saved yet{why}: twinbot keeps trying and saves it as soon as "
+        "the database answers."
+    )
+
+
 class CompareService:
-    def __init__(self, backend: Backend, store: Store, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        store: Store,
+        metrics: Metrics | None = None,
+        lifetime: Lifetime | None = None,
+    ) -> None:
         self._backend = backend
         self._store = store
         self._metrics = metrics
+        self.lifetime = lifetime or Lifetime()
         self.last_lag: LagStats | None = None
+        self._journals: set[Journal] = set()  # still writing after their comparison ended
 
-    async def run(self, request: CompareRequest, view: CompareView) -> CompareSnapshot:
-        comparison_id = await self._store.create_comparison(request)
+    def journal(self, request: CompareRequest) -> Journal:
+        """Where a comparison's writes go (a chat surface's messages share it)."""
+        return Journal(self._store, request, self.lifetime)
+
+    async def settle_writes(self) -> None:
+        """Until every comparison's writes landed or were given up (before the store closes)."""
+        while self._journals:
+            await asyncio.gather(*(journal.settle() for journal in set(self._journals)))
+
+    async def run(
+        self, request: CompareRequest, view: CompareView, journal: Journal | None = None
+    ) -> CompareSnapshot:
+        journal = journal or self.journal(request)
+        # A locked database delays the record, never the comparison: it starts unsaved.
+        await journal.open(OPEN_WAIT)
         states = {role: SideState(role, request.pair.tag(role)) for role in Role}
-        notices: list[str] = []
 
         def snapshot() -> CompareSnapshot:
             return CompareSnapshot(
-                comparison_id,
+                journal.comparison_id,
                 request,
                 snapshot_of(states[Role.BASE]),
                 snapshot_of(states[Role.INSTRUCT]),
-                notice=notices[0] if notices else None,
+                notice=not_saved_notice(journal),
             )
 
         throttle = Throttle(view.update_interval)
@@ -91,9 +127,7 @@ class CompareService:
             renders = asyncio.create_task(throttle.run(lambda: view.update(snapshot())))
             try:
                 sides = [
-                    asyncio.create_task(
-                        self._run_side(comparison_id, request, state, throttle, notices)
-                    )
+                    asyncio.create_task(self._run_side(journal, request, state, throttle))
                     for state in states.values()
                 ]
                 await asyncio.gather(*sides)
@@ -104,19 +138,12 @@ class CompareService:
         except BaseException:
             # Cancelled (Ctrl-C, shutdown) or the view could not start: keep what exists.
             await self._cancel_sides(sides)
-            await self._close(comparison_id, "interrupted", snapshot(), view)
+            await self._close(journal, "interrupted", snapshot, view)
             raise
-        final = snapshot()
-        await self._close(comparison_id, "done", final, view)
-        return final
+        return await self._close(journal, "done", snapshot, view)
 
     async def _run_side(
-        self,
-        comparison_id: int,
-        request: CompareRequest,
-        state: SideState,
-        throttle: Throttle,
-        notices: list[str],
+        self, journal: Journal, request: CompareRequest, state: SideState, throttle: Throttle
     ) -> None:
         def on_text(text: str) -> None:
             state.text += text
@@ -131,7 +158,7 @@ class CompareService:
             state.error = redact(str(exc), request)  # a blind side's error names no model
             log.warning(
                 "comparison #%d %s side (%s) failed: %s",
-                comparison_id,
+                journal.comparison_id,
                 state.role,
                 state.model,
                 exc,
@@ -145,27 +172,16 @@ class CompareService:
             state.error = (
                 "twinbot hit an internal error on this side; the operator log has details."
             )
-            log.exception("comparison #%d %s side crashed: %r", comparison_id, state.role, exc)
+            log.exception(
+                "comparison #%d %s side crashed: %r", journal.comparison_id, state.role, exc
+            )
         finally:
             throttle.poke()
-            # Stored as soon as this side ends, so the other side's fate cannot lose it.
-            problem = await self._save_output(comparison_id, state)
-            if problem and problem not in notices:
-                notices.append(problem)
-
-    async def _save_output(self, comparison_id: int, state: SideState) -> str | None:
-        """Store one side; on failure, say why in words a user may read."""
-        try:
-            await asyncio.shield(self._store.save_output(comparison_id, snapshot_of(state)))
-        except StoreError as exc:
-            log.error(
-                "comparison #%d: storing the %s output failed: %s", comparison_id, state.role, exc
+            # Queued as soon as this side ends, so the other side's fate cannot lose it.
+            side = snapshot_of(state)
+            journal.write(
+                f"the {state.role} output", lambda cid: self._store.save_output(cid, side)
             )
-            return f"This comparison was not fully saved: {exc}"
-        except Exception:
-            log.exception("comparison #%d: storing the %s output failed", comparison_id, state.role)
-            return "This comparison was not fully saved; the operator log has details."
-        return None
 
     @staticmethod
     async def _cancel_sides(sides: list[asyncio.Task[None]]) -> None:
@@ -174,12 +190,24 @@ class CompareService:
         await asyncio.gather(*sides, return_exceptions=True)
 
     async def _close(
-        self, comparison_id: int, status: str, final: CompareSnapshot, view: CompareView
-    ) -> None:
-        try:
-            await asyncio.shield(self._store.finish_comparison(comparison_id, status))
-        except Exception:
-            log.exception("comparison #%d: marking it %s failed", comparison_id, status)
+        self,
+        journal: Journal,
+        status: str,
+        snapshot: Callable[[], CompareSnapshot],
+        view: CompareView,
+    ) -> CompareSnapshot:
+        journal.write(
+            f"its status ({status})", lambda cid: self._store.finish_comparison(cid, status)
+        )
+        self._journals.add(journal)
+        settling = asyncio.ensure_future(journal.settle())
+        settling.add_done_callback(lambda _: self._journals.discard(journal))
+        # Usually the writes land at once, and the final view says nothing about saving. A
+        # locked database keeps them going in the background (`settle_writes` waits for them
+        # at shutdown), and the final view says the comparison is not saved yet.
+        await asyncio.wait({settling}, timeout=SETTLE_WAIT)
+        final = snapshot()
+        comparison_id = final.comparison_id
         if self._metrics is not None:
             self._metrics.observe_comparison(final, status)
         try:
@@ -198,3 +226,4 @@ class CompareService:
             instruct.status,
             len(instruct.text),
         )
+        return final

@@ -31,6 +31,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 class StoreError(TwinbotError):
     kind = "store"
 
+    def __init__(self, message: str, reason: str = "the database failed") -> None:
+        super().__init__(message)
+        self.reason = reason  # short, for a sentence of our own
+
 
 def utc_iso(moment: datetime) -> str:
     """One fixed format, so that comparing the strings compares the times."""
@@ -226,12 +230,14 @@ class Store:
         if "locked" in text or "busy" in text:
             return StoreError(
                 "The database is locked by another program, so nothing was saved this time. "
-                "Try again shortly."
+                "Try again shortly.",
+                "the database is locked by another program",
             )
         if "full" in text:
             return StoreError(
                 "The disk holding the database is full, so nothing was saved. "
-                "An operator needs to free some space."
+                "An operator needs to free some space.",
+                "the disk holding the database is full",
             )
         return StoreError(
             "The database failed, so nothing was saved. The operator log has details."

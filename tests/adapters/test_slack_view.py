@@ -18,8 +18,9 @@ from adapters.slack_app.scheduler import Budget, UpdateScheduler
 from adapters.slack_app.view import SlackCompareView
 from bot.chat.service import StoreBook
 from bot.config import Settings
-from bot.domain import Role
+from bot.domain import CompareRequest, CompareSnapshot, Role
 from bot.runtime import Runtime, open_runtime
+from bot.store.journal import Journal
 from tests.adapters.slack_harness import side_output
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
@@ -46,14 +47,20 @@ class Rig:
     runtime: Runtime
     posts: PostPacer
     updates: UpdateScheduler
+    journal: Journal | None = None
 
-    def view(self, channel: str | None = None) -> SlackCompareView:
-        book = StoreBook(self.runtime.store, "slack")
-        book.bind(1)  # the first comparison of a fresh database
+    def view(self, request: CompareRequest, channel: str | None = None) -> SlackCompareView:
+        self.journal = self.runtime.service.journal(request)
+        book = StoreBook(self.journal, self.runtime.store, "slack")
         return SlackCompareView(
             posts=self.posts, updates=self.updates, book=book,
             channel_id=channel or self.fake.channel_id, asked_by="ann",
         )  # fmt: skip
+
+    async def run(self, request: CompareRequest, view: SlackCompareView) -> CompareSnapshot:
+        final = await self.runtime.service.run(request, view, self.journal)
+        await self.runtime.service.settle_writes()
+        return final
 
 
 @asynccontextmanager
@@ -80,8 +87,9 @@ async def test_a_part_posted_while_the_stream_ends_is_neither_lost_nor_doubled(
     # must wait for that post (and store it), not post the part again.
     ollama.script(BASE, Script(tokens=["a" * 2000 + " ", "b" * 2000 + " ", "end"], delay=0.05))
     async with rig(settings, PostBudget(rate=1.0, burst=5), SlowSecondParts) as r:
-        view = r.view()
-        final = await r.runtime.service.run(make_request("grow"), view)
+        request = make_request("grow")
+        view = r.view(request)
+        final = await r.run(request, view)
         assert len(r.fake.calls_to("chat.postMessage")) == 4
         assert view.parent_ts is not None
         replies = r.fake.thread(r.fake.channel_id, view.parent_ts)[1:]
@@ -100,9 +108,10 @@ async def test_a_failed_start_aborts_and_finish_shows_nothing(
 ):
     async with rig(settings) as r:
         r.fake.add_channel("C0GONE", member=False)
-        view = r.view("C0GONE")
+        request = make_request("hi")
+        view = r.view(request, "C0GONE")
         with pytest.raises(SlackApiError):
-            await r.runtime.service.run(make_request("hi"), view)
+            await r.run(request, view)
         assert view.parent_ts is None
         assert [c.method for c in r.fake.calls] == ["chat.postMessage"]
         assert ollama.requests == []
@@ -110,6 +119,8 @@ async def test_a_failed_start_aborts_and_finish_shows_nothing(
         assert comparison is not None and comparison["status"] == "interrupted"
 
 
-async def test_update_interval_follows_the_workspace_budget(settings: Settings):
+async def test_update_interval_follows_the_workspace_budget(
+    settings: Settings, make_request: Callable[..., Any]
+):
     async with rig(settings) as r:
-        assert r.view().update_interval == pytest.approx(1.0 / 50)
+        assert r.view(make_request("hi")).update_interval == pytest.approx(1.0 / 50)

@@ -42,15 +42,16 @@ async def fill_the_disk(store: Store) -> None:
     await store._db.execute(f"PRAGMA max_page_count = {row[0]}")
 
 
-async def test_a_full_disk_mid_comparison_keeps_both_outputs_flowing_and_says_so(
+async def test_a_full_disk_mid_comparison_keeps_both_outputs_flowing_says_so_and_saves_later(
     ollama: OllamaFake, tmp_path: Path, make_request
 ):
     ollama.script(SMALL_PAIR[0], Script(tokens=["x" * 4000] * 3, delay=0.05))
     async with await Store.open(tmp_path / "full.sqlite3") as store:
         backend = OllamaBackend(ollama.url, Timeouts(connect=2.0, first_token=5.0, total=10.0))
+        service = CompareService(backend, store)
         view = RecordingView()
         try:
-            task = asyncio.create_task(CompareService(backend, store).run(make_request(), view))
+            task = asyncio.create_task(service.run(make_request(), view))
             await wait_until(lambda: view.started is not None)
             await fill_the_disk(store)
             final = await task
@@ -60,8 +61,16 @@ async def test_a_full_disk_mid_comparison_keeps_both_outputs_flowing_and_says_so
         assert final.instruct.status is SideStatus.DONE
         assert view.final is not None and view.final.notice is not None
         assert "disk holding the database is full" in view.final.notice
-        # What was stored before the disk filled is still there.
+        assert "not saved yet" in view.final.notice
+        # What was stored before the disk filled is still there; the rest waits, in order.
         row = await store.comparison(final.comparison_id)
-        assert row is not None and row["prompt"] == "こんにちは"
+        assert row is not None and row["prompt"] == "こんにちは" and row["status"] == "running"
+        assert Role.BASE not in await store.outputs(final.comparison_id)
+        # An operator frees space: the journal lands every write, the status last.
+        await store._db.execute("PRAGMA max_page_count = 1073741823")
+        await service.settle_writes()
+        row = await store.comparison(final.comparison_id)
+        assert row is not None and row["status"] == "done"
         stored = await store.outputs(final.comparison_id)
-        assert Role.BASE not in stored  # 12 kB did not fit; the failure was reported, not hidden
+        assert stored[Role.BASE]["text"] == final.base.text
+        assert stored[Role.INSTRUCT]["text"] == final.instruct.text
