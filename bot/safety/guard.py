@@ -63,7 +63,7 @@ class Guard:
     def __init__(self, host: str, model: str, timeouts: Timeouts) -> None:
         self.model = model
         self.host = normalize_host(host)
-        self._timeout = timeouts.total
+        self.timeout = timeouts.total
         self._client = ollama.AsyncClient(
             host=self.host, timeout=httpx.Timeout(timeouts.total, connect=timeouts.connect)
         )
@@ -88,7 +88,7 @@ class Guard:
         except (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout):
             raise BackendUnreachable(self.host) from None
         except httpx.TimeoutException:
-            raise BackendTimeout("the guard model", self._timeout) from None
+            raise BackendTimeout("the guard model", self.timeout) from None
         except httpx.TransportError as exc:
             raise GuardUnavailable(f"the guard request failed ({type(exc).__name__})") from None
         return parse_verdict(response.message.content or "")
