@@ -302,20 +302,21 @@ async def _doctor(settings: Settings, args: argparse.Namespace, console: Console
         if check.ok and check.warning:
             mark = "[yellow]warn[/yellow]"
         # Details quote other programs' errors: never read them as rich markup.
-        console.print(
-            f"{mark} {escape(f'{check.name}: {show_controls(check.detail)}')}", highlight=False
-        )
+        line = escape(f"{check.name}: {show_controls(check.detail)}")
+        console.print(f"{mark} {line}", highlight=False, soft_wrap=True)  # one line, whole
         if (not check.ok or check.warning) and check.fix:
-            console.print(f"       fix: {check.fix}", markup=False, highlight=False)
+            console.print(f"       fix: {check.fix}", markup=False, highlight=False, soft_wrap=True)
     healthy = all(check.ok for check in results)
     if args.measure:
         if not healthy:
-            console.print("not measuring: fix the problems above first", highlight=False)
+            console.print(
+                "not measuring: fix the problems above first", highlight=False, soft_wrap=True
+            )
             return EXIT_SIDE_FAILED
         try:
             await _measure(settings, args, console)
         except BackendError as exc:
-            console.print(f"[red]FAIL[/red] measure: {exc}", highlight=False)
+            console.print(f"[red]FAIL[/red] measure: {exc}", highlight=False, soft_wrap=True)
             return EXIT_SIDE_FAILED
     return EXIT_OK if healthy else EXIT_SIDE_FAILED
 
