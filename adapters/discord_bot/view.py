@@ -76,6 +76,7 @@ class ThreadView:
         self._notice: str | None = None
         self._sent: dict[tuple[Role | None, int], tuple[discord.Message, MessageSpec]] = {}
         self._inflight: asyncio.Task[None] | None = None  # a send that must not be cut short
+        self._starting: asyncio.Future[None] | None = None
         self._comparison_id = 0
         self.first_message: discord.Message | None = None  # where the vote choices go
 
@@ -88,6 +89,12 @@ class ThreadView:
         return [message.id for message, _ in self._sent.values()]
 
     async def start(self, snapshot: CompareSnapshot) -> None:
+        # Shielded: stopped while the thread or its first message is being made, what Discord
+        # made is still recorded, so `finish` edits it instead of giving up or posting twice.
+        self._starting = asyncio.ensure_future(self._start(snapshot))
+        await asyncio.shield(self._starting)
+
+    async def _start(self, snapshot: CompareSnapshot) -> None:
         self._comparison_id = snapshot.comparison_id
         channel_id = self._interaction.channel_id or 0
         await self._book.message(str(channel_id), str(self._parent_id), None, 0, "parent")
@@ -114,6 +121,8 @@ class ThreadView:
 
     async def finish(self, snapshot: CompareSnapshot) -> None:
         self._prompt_checked(snapshot)
+        if self._starting is not None:
+            await asyncio.gather(self._starting, return_exceptions=True)
         if self._surface is None:
             await self._tell_requester(
                 "twinbot could not post this comparison here; the operator log has details."

@@ -59,6 +59,12 @@ class SlackCompareView:
         return self._updates.budget.spacing
 
     async def start(self, snapshot: CompareSnapshot) -> None:
+        # Shielded like `update`: stopped mid-post, the parent and replies Slack already made
+        # are still recorded, so `finish` edits them instead of posting them twice.
+        self._syncing = asyncio.ensure_future(self._start(snapshot))
+        await asyncio.shield(self._syncing)
+
+    async def _start(self, snapshot: CompareSnapshot) -> None:
         self.comparison_id = snapshot.comparison_id
         text = parent_text(snapshot, self._asked_by, self._intro)
         self.parent_ts = await self._posts.post(self.channel_id, text)
@@ -74,11 +80,11 @@ class SlackCompareView:
         await asyncio.shield(self._syncing)
 
     async def finish(self, snapshot: CompareSnapshot) -> None:
-        if self.parent_ts is None or self.comparison_id is None:
-            return  # start() failed: nothing to show (the caller tells the user why)
         if self._syncing is not None:
             with contextlib.suppress(Exception):
                 await self._syncing  # its failure was already logged by the throttle
+        if self.parent_ts is None or self.comparison_id is None:
+            return  # start() failed: nothing to show (the caller tells the user why)
         try:
             await self._sync(snapshot)
             # The parent changes only for what is known at the end: a flagged prompt, or a

@@ -22,6 +22,7 @@ from bot.chat.admission import Admission, Admitted, Refusal
 from bot.chat.command import ChatCommand, Parent
 from bot.chat.keeper import Intake, TaskKeeper
 from bot.chat.limits import RateLimiter, limiter_from_settings
+from bot.chat.queue import Place
 from bot.chat.reveal import Revealer
 from bot.chat.safety_mode import channel_mode
 from bot.chat.surface import ChatSurface, NotDelivered, RevealAnnouncer, ShowFailed
@@ -106,7 +107,8 @@ class ChatService:
             outcome.place.release()
             log.error("could not acknowledge %s: %r", command.context(), exc)
             return False
-        self.keeper.spawn(run.run(outcome), name=f"compare {command.context()}")
+        task = self.keeper.spawn(run.run(outcome), name=f"compare {command.context()}")
+        task.add_done_callback(partial(run.on_done, outcome.place))
         return True
 
     def final_deadline(self) -> float:
@@ -150,6 +152,7 @@ class _Run:
         self._acknowledged = False
         self._started = False
         self._ahead: int | None = None  # a place the queue told before the acknowledgement
+        self._began = False  # `run` got to its first line (a task cancelled before never does)
 
     def _show(self, parent: Parent) -> None:
         self._parent = parent
@@ -171,7 +174,16 @@ class _Run:
         if self._parent != parent:  # the place moved while the platform answered
             self._surface.show_parent(self._parent)
 
+    def on_done(self, place: Place, task: asyncio.Task[None]) -> None:
+        """Stopped before `run` began (a shutdown right after the ack): it still says so, and
+        its place in the queue is given back."""
+        if task.cancelled() and not self._began:
+            place.release()
+            if self._parent is not None:
+                self._show(self._parent.ended(NOT_STARTED))
+
     async def run(self, admitted: Admitted) -> None:
+        self._began = True
         service, surface = self._service, self._surface
         where = self._command.context()
         try:

@@ -65,6 +65,7 @@ class QuietView:
 
 
 OPEN_WAIT = 2.0  # seconds a comparison waits for the database before it starts unsaved
+STOPPED = "Stopped before the model finished."
 SETTLE_WAIT = 2.0  # seconds a finished comparison waits for its writes before returning
 
 
@@ -138,6 +139,11 @@ class CompareService:
         except BaseException:
             # Cancelled (Ctrl-C, shutdown) or the view could not start: keep what exists.
             await self._cancel_sides(sides)
+            for state in states.values():
+                if not state.finished:  # stopped before its side even began: say so, keep it
+                    state.status, state.error_kind = SideStatus.CANCELLED, "cancelled"
+                    state.error = STOPPED
+                    self._save(journal, state)
             await self._close(journal, "interrupted", snapshot, view)
             raise
         return await self._close(journal, "done", snapshot, view)
@@ -165,7 +171,7 @@ class CompareService:
             )
         except asyncio.CancelledError:
             state.status, state.error_kind = SideStatus.CANCELLED, "cancelled"
-            state.error = "Stopped before the model finished."
+            state.error = STOPPED
             raise
         except Exception as exc:
             state.status, state.error_kind = SideStatus.FAILED, "internal"
@@ -178,10 +184,11 @@ class CompareService:
         finally:
             throttle.poke()
             # Queued as soon as this side ends, so the other side's fate cannot lose it.
-            side = snapshot_of(state)
-            journal.write(
-                f"the {state.role} output", lambda cid: self._store.save_output(cid, side)
-            )
+            self._save(journal, state)
+
+    def _save(self, journal: Journal, state: SideState) -> None:
+        side = snapshot_of(state)
+        journal.write(f"the {state.role} output", lambda cid: self._store.save_output(cid, side))
 
     @staticmethod
     async def _cancel_sides(sides: list[asyncio.Task[None]]) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from adapters.slack_app.app import CLEANUP
 from adapters.slack_app.scheduler import Budget
 from bot.config import Settings
 from bot.domain import Role
@@ -88,6 +89,35 @@ async def test_shutdown_stops_a_comparison_and_still_shows_and_stores_it(
         outputs = await store.outputs(1)
         assert outputs[Role.BASE]["status"] == "cancelled" and outputs[Role.BASE]["text"] == base
         assert outputs[Role.INSTRUCT]["status"] == "done"
+
+
+async def test_shutdown_leaves_no_message_writing_with_four_comparisons_on_a_tier3_budget(
+    make_settings: Callable[..., Settings], ollama: OllamaFake
+):
+    # Slack's Tier 3 scaled down (4 chat.update per 2 s for the workspace): the final texts of
+    # four stopped comparisons (12 replies and 4 parents) need several windows to go out, so a
+    # stopped comparison gets production's CLEANUP to show its final state.
+    settings = make_settings(ollama_host=ollama.url, max_running=4)
+    for model in (BASE, INSTRUCT):
+        ollama.script(model, Script(tokens=[f"w{n} " for n in range(400)], delay=0.05))
+    options = {"update_limit": 4, "update_window": 2.0}
+    budget = Budget(4, 2.0)
+    async with slack_bot(settings, fake_options=options, updates=budget, cleanup=CLEANUP) as slack:
+        channels = [f"C0STOP{n}" for n in range(4)]
+        for n, channel in enumerate(channels):
+            await slack.command(f"p{n}", channel_id=channel, user_id=f"U0STOP{n}")
+        await slack.fake.wait_for(lambda: len(slack.fake.calls_to("chat.postMessage")) == 12)
+        await slack.bot.aclose(grace=0)  # SIGTERM, no grace
+        assert slack.fake.ratelimited_total == 0
+        for channel in channels:
+            [parent] = slack.parents(channel)
+            assert ":hourglass" not in parent.text
+            for role in ("Base", "Instruct"):
+                _, footer, _ = side_output(slack.replies(parent), role)
+                assert footer == ":octagonal_sign: stopped before the model finished", channel
+        for n in range(1, 5):
+            row = await slack.bot.runtime.store.comparison(n)
+            assert row is not None and row["status"] == "interrupted"
 
 
 async def test_shutdown_grace_lets_a_running_comparison_finish(

@@ -203,9 +203,23 @@ async def test_after_a_shutdown_no_message_is_left_writing(
             assert row is not None and row["status"] == "interrupted"
         for surface in waiting:  # never started: their parent says so
             assert surface.view is None
-            assert surface.of("show_parent")[-1].outcome == NOT_STARTED
+            assert surface.of("show_parent")[-1].outcome == NOT_STARTED, surface.names()
         after = await chat.compare("late", user="U9")
         assert after.of("refuse") == [RESTARTING]
+
+
+async def test_a_shutdown_right_after_the_ack_still_says_it_did_not_run(
+    chat_settings: Callable[..., Settings], ollama: OllamaFake
+):
+    slow(ollama, tokens=100, delay=0.05)
+    async with chat_service(chat_settings(max_running=1)) as chat:
+        await chat.compare("first")
+        waiting = await chat.compare("second", user="U2")
+        await chat.service.drain(0.0)  # before the second's task ever ran a line
+        assert waiting.view is None
+        assert waiting.of("show_parent")[-1].outcome == NOT_STARTED
+        queue = chat.runtime.queue
+        assert (queue.running, queue.waiting) == (0, 0)  # its reserved place was given back
 
 
 async def test_a_final_text_is_retried_until_it_lands(chat_settings: Callable[..., Settings]):
