@@ -455,7 +455,8 @@ class Store:
     ) -> tuple[Choice | None, DerivedVote | None, str]:
         """Inside a transaction: derive one user's vote from the log and store it."""
         async with db.execute(
-            "SELECT shown_first, blind, revealed_at, requester_id FROM comparisons WHERE id = ?",
+            """SELECT shown_first, blind, revealed_after_reaction, requester_id
+               FROM comparisons WHERE id = ?""",
             (comparison_id,),
         ) as cursor:
             comparison = await cursor.fetchone()
@@ -466,8 +467,8 @@ class Store:
         ) as cursor:
             previous = await cursor.fetchone()
         async with db.execute(
-            """SELECT id, role, emoji, action, by_bot, occurred_at FROM reactions
-               WHERE comparison_id = ? AND user_key = ?""",
+            """SELECT id, channel_id, message_id, role, emoji, action, by_bot, occurred_at
+               FROM reactions WHERE comparison_id = ? AND user_key = ?""",
             (comparison_id, user_key),
         ) as cursor:
             events = [
@@ -478,6 +479,7 @@ class Store:
                     added=row["action"] == "added",
                     by_bot=bool(row["by_bot"]),
                     occurred_at=row["occurred_at"],
+                    message=f"{row['channel_id']}/{row['message_id']}",
                 )
                 for row in await cursor.fetchall()
             ]
@@ -488,9 +490,10 @@ class Store:
                 (comparison_id, user_key),
             )
         else:
-            revealed_at = comparison["revealed_at"]
+            # By log order, not by clock: the live path and a recompute read the same ids.
+            revealed_after = comparison["revealed_after_reaction"]
             blind = bool(comparison["blind"]) and (
-                revealed_at is None or vote.reaction.occurred_at < revealed_at
+                revealed_after is None or vote.reaction.id <= revealed_after
             )
             await db.execute(
                 """INSERT OR REPLACE INTO votes (comparison_id, user_key, choice, blind,
@@ -527,8 +530,10 @@ class Store:
     async def mark_revealed(self, comparison_id: int) -> bool:
         """Reveal a blind comparison's names; False if it was not blind or already revealed."""
         async with self._transaction() as db:
+            # The reveal's place in the reaction log (the write lock orders it against them).
             cursor = await db.execute(
-                """UPDATE comparisons SET revealed_at = ?
+                """UPDATE comparisons SET revealed_at = ?,
+                       revealed_after_reaction = (SELECT coalesce(max(id), 0) FROM reactions)
                    WHERE id = ? AND blind = 1 AND revealed_at IS NULL""",
                 (utc_now(), comparison_id),
             )
