@@ -9,7 +9,8 @@ import json
 import logging
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,6 +68,20 @@ class MessageRef:
     role: Role | None
     part: int
     kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionInput:
+    """One reaction event as the platform reported it, to be logged."""
+
+    platform: str
+    channel_id: str
+    message_id: str
+    user_id: str
+    emoji: str
+    added: bool
+    by_bot: bool = False
+    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,44 +431,77 @@ class Store:
         occurred_at: datetime | None = None,
     ) -> ReactionOutcome | None:
         """Log a reaction on a twinbot message and re-derive that user's vote; None if not ours."""
-        ref = await self.message_ref(platform, channel_id, message_id)
-        if ref is None:
-            return None
-        user_key = self.user_key(platform, user_id)
-        when = utc_iso(occurred_at) if occurred_at else utc_now()
-        async with self._transaction() as db:
-            await db.execute(
-                """INSERT INTO reactions (platform, comparison_id, channel_id, message_id, role,
-                       user_key, emoji, action, by_bot, occurred_at, recorded_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    platform,
-                    ref.comparison_id,
-                    channel_id,
-                    message_id,
-                    None if ref.role is None else ref.role.value,
-                    user_key,
-                    emoji,
-                    "added" if added else "removed",
-                    int(by_bot),
-                    when,
-                    utc_now(),
-                ),
-            )
-            before, after, requester = await self._rederive(db, ref.comparison_id, user_key)
-        return ReactionOutcome(
-            comparison_id=ref.comparison_id,
-            role=ref.role,
-            user_key=user_key,
-            by_requester=requester == user_key,
-            vote=after,
-            changed=before != (after.choice if after else None),
+        reaction = ReactionInput(
+            platform, channel_id, message_id, user_id, emoji, added, by_bot, occurred_at
         )
+        [outcome] = await self.record_reactions([reaction])
+        return outcome
+
+    async def record_reactions(
+        self, reactions: Sequence[ReactionInput]
+    ) -> list[ReactionOutcome | None]:
+        """Log a batch of reactions in one transaction; None for those not on a comparison's
+        message. Each outcome is what that one reaction did, exactly as if the batch had been
+        logged one reaction at a time: a user's vote after it is derived from the log up to it."""
+        refs: dict[tuple[str, str, str], MessageRef | None] = {}
+        for r in reactions:
+            where = (r.platform, r.channel_id, r.message_id)
+            if where not in refs:
+                refs[where] = await self.message_ref(*where)
+        outcomes: list[ReactionOutcome | None] = [None] * len(reactions)
+        async with self._transaction() as db:
+            async with db.execute("SELECT coalesce(max(id), 0) FROM reactions") as cursor:
+                row = await cursor.fetchone()
+            next_id = int(row[0]) + 1 if row else 1
+            # Ids given explicitly: the write lock and BEGIN IMMEDIATE keep anyone else out.
+            logged: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+            rows = []
+            now = utc_now()
+            for index, r in enumerate(reactions):
+                ref = refs[(r.platform, r.channel_id, r.message_id)]
+                if ref is None:
+                    continue
+                user_key = self.user_key(r.platform, r.user_id)
+                rows.append((
+                    next_id, r.platform, ref.comparison_id, r.channel_id, r.message_id,
+                    None if ref.role is None else ref.role.value, user_key, r.emoji,
+                    "added" if r.added else "removed", int(r.by_bot),
+                    utc_iso(r.occurred_at) if r.occurred_at else now, now,
+                ))  # fmt: skip
+                logged[(ref.comparison_id, user_key)].append((index, next_id))
+                next_id += 1
+            await db.executemany(
+                """INSERT INTO reactions (id, platform, comparison_id, channel_id, message_id,
+                       role, user_key, emoji, action, by_bot, occurred_at, recorded_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                rows,
+            )
+            for (comparison_id, user_key), entries in logged.items():
+                steps = await self._rederive(db, comparison_id, user_key, [i for _, i in entries])
+                for (index, _), (changed, vote, requester) in zip(entries, steps, strict=True):
+                    r = reactions[index]
+                    ref = refs[(r.platform, r.channel_id, r.message_id)]
+                    assert ref is not None
+                    outcomes[index] = ReactionOutcome(
+                        comparison_id=comparison_id,
+                        role=ref.role,
+                        user_key=user_key,
+                        by_requester=requester == user_key,
+                        vote=vote,
+                        changed=changed,
+                    )
+        return outcomes
 
     async def _rederive(
-        self, db: aiosqlite.Connection, comparison_id: int, user_key: str
-    ) -> tuple[Choice | None, DerivedVote | None, str]:
-        """Inside a transaction: derive one user's vote from the log and store it."""
+        self,
+        db: aiosqlite.Connection,
+        comparison_id: int,
+        user_key: str,
+        steps: Sequence[int] = (),
+    ) -> list[tuple[bool, DerivedVote | None, str]]:
+        """Inside a transaction: derive one user's vote from the log and store it. For each
+        reaction id in `steps` (just logged, in order): whether the vote changed with it, the
+        vote after it (the log up to that id), and the comparison's requester."""
         async with db.execute(
             """SELECT shown_first, blind, revealed_after_reaction, requester_id
                FROM comparisons WHERE id = ?""",
@@ -483,7 +531,16 @@ class Store:
                 )
                 for row in await cursor.fetchall()
             ]
-        vote = derive_vote(events, Role(comparison["shown_first"]))
+        shown_first = Role(comparison["shown_first"])
+        requester = str(comparison["requester_id"])
+        choice = None if previous is None else Choice(previous["choice"])
+        results = []
+        for step in steps:
+            after = derive_vote([e for e in events if e.id <= step], shown_first)
+            now = after.choice if after else None
+            results.append((choice != now, after, requester))
+            choice = now
+        vote = derive_vote(events, shown_first)
         if vote is None:
             await db.execute(
                 "DELETE FROM votes WHERE comparison_id = ? AND user_key = ?",
@@ -507,11 +564,7 @@ class Store:
                     vote.reaction.occurred_at,
                 ),
             )
-        return (
-            None if previous is None else Choice(previous["choice"]),
-            vote,
-            str(comparison["requester_id"]),
-        )
+        return results
 
     async def recompute_votes(self) -> int:
         """Rebuild every vote from the reaction log (after a change of mapping, say)."""
