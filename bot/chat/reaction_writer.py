@@ -49,6 +49,9 @@ class ReactionWriter:
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(capacity)
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._waiting = 0  # callers in the buffered path: queued, or waiting for room
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.batches = 0  # transactions written (for the benchmark and the operator)
 
     def __len__(self) -> int:
@@ -65,17 +68,28 @@ class ReactionWriter:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="reaction log writer")
         done: asyncio.Future[ReactionOutcome | None] = asyncio.get_running_loop().create_future()
-        await self._queue.put((reaction, done))
-        return await done
+        self._waiting += 1
+        self._idle.clear()
+        try:
+            await self._queue.put((reaction, done))
+            return await done
+        finally:
+            self._waiting -= 1
+            if not self._waiting:
+                self._idle.set()
+
+    async def idle(self) -> None:
+        """Until every event in the buffered path so far is committed."""
+        await self._idle.wait()
 
     async def close(self) -> None:
-        """Write everything received so far; later events are written one by one at once.
-        Callers still waiting for room in the queue must be let in first (the caller of
-        `close` makes sure of that, see VoteService.close)."""
+        """Write everything received so far (also events still waiting for room); events
+        arriving from now on are written one by one at once, so a steady stream cannot hold
+        the shutdown up."""
         self._closed = True
         if self._task is None:
             return
-        await self._queue.join()
+        await self._idle.wait()
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
         self._task = None

@@ -12,7 +12,6 @@ received.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from dataclasses import dataclass
@@ -54,9 +53,6 @@ class VoteService:
         self._metrics = metrics
         self.writer = writer if writer is not None else ReactionWriter(store)
         self._reveals = TaskKeeper()  # a reveal posts a message: never before an ack
-        self._busy = 0  # on_reaction calls not yet logged
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     async def is_ours(self, event: ReactionEvent) -> bool:
         """Whether the message belongs to a comparison (to skip platform look-ups otherwise)."""
@@ -70,14 +66,7 @@ class VoteService:
         if event.occurred_at is None:
             # Stamped on arrival, not when its batch is written.
             event = dataclasses.replace(event, occurred_at=datetime.now(UTC))
-        self._busy += 1
-        self._idle.clear()
-        try:
-            outcome = await self._record(event)
-        finally:
-            self._busy -= 1
-            if not self._busy:
-                self._idle.set()
+        outcome = await self._record(event)
         if outcome is None:
             return None
         if outcome.changed:
@@ -101,14 +90,13 @@ class VoteService:
 
     async def settled(self) -> None:
         """Until every reaction received so far is logged and its reveal done (for tests)."""
-        await self._idle.wait()
+        await self.writer.idle()
         await self._reveals.wait()
 
     async def close(self, grace: float = 5.0) -> None:
         """Shutdown: log every reaction received so far (also those waiting for room in the
         buffer), then give started reveals `grace` seconds. Reactions arriving after this are
         still logged, each on its own at once, while the store is open."""
-        await self._idle.wait()
         await self.writer.close()
         await self._reveals.close(grace)
 

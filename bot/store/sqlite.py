@@ -10,7 +10,7 @@ import logging
 import secrets
 import sqlite3
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +27,7 @@ from bot.votes.mapping import Choice, DerivedVote, ReactionEvent, derive_vote
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_IN_CHUNK = 500  # user keys per IN (...) list, well under SQLite's bound-variable limit
 
 
 class StoreError(TwinbotError):
@@ -94,6 +95,10 @@ class ReactionOutcome:
     by_requester: bool
     vote: DerivedVote | None
     changed: bool
+
+
+# What one logged reaction did to its user's vote: changed?, the vote after it, the requester.
+_Step = tuple[bool, DerivedVote | None, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,9 +481,18 @@ class Store:
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 rows,
             )
+            by_comparison: dict[int, dict[str, list[int]]] = defaultdict(dict)
             for (comparison_id, user_key), entries in logged.items():
-                steps = await self._rederive(db, comparison_id, user_key, [i for _, i in entries])
-                for (index, _), (changed, vote, requester) in zip(entries, steps, strict=True):
+                by_comparison[comparison_id][user_key] = [i for _, i in entries]
+            steps: dict[tuple[int, str], list[_Step]] = {}
+            for comparison_id, users in by_comparison.items():
+                found = await self._rederive(db, comparison_id, users)
+                steps.update(((comparison_id, u), found[u]) for u in users)
+            for (comparison_id, user_key), entries in logged.items():
+                found_steps = steps[(comparison_id, user_key)]
+                for (index, _), (changed, vote, requester) in zip(
+                    entries, found_steps, strict=True
+                ):
                     r = reactions[index]
                     ref = refs[(r.platform, r.channel_id, r.message_id)]
                     assert ref is not None
@@ -493,15 +507,12 @@ class Store:
         return outcomes
 
     async def _rederive(
-        self,
-        db: aiosqlite.Connection,
-        comparison_id: int,
-        user_key: str,
-        steps: Sequence[int] = (),
-    ) -> list[tuple[bool, DerivedVote | None, str]]:
-        """Inside a transaction: derive one user's vote from the log and store it. For each
-        reaction id in `steps` (just logged, in order): whether the vote changed with it, the
-        vote after it (the log up to that id), and the comparison's requester."""
+        self, db: aiosqlite.Connection, comparison_id: int, users: Mapping[str, Sequence[int]]
+    ) -> dict[str, list[_Step]]:
+        """Inside a transaction: derive these users' votes on one comparison from the log and
+        store them, in a few statements whatever the number of users. For each reaction id in
+        `users[user]` (just logged, in order): whether that user's vote changed with it, the
+        vote after it (from the log up to that id), and the comparison's requester."""
         async with db.execute(
             """SELECT shown_first, blind, revealed_after_reaction, requester_id
                FROM comparisons WHERE id = ?""",
@@ -509,61 +520,70 @@ class Store:
         ) as cursor:
             comparison = await cursor.fetchone()
         assert comparison is not None
-        async with db.execute(
-            "SELECT choice FROM votes WHERE comparison_id = ? AND user_key = ?",
-            (comparison_id, user_key),
-        ) as cursor:
-            previous = await cursor.fetchone()
-        async with db.execute(
-            """SELECT id, channel_id, message_id, role, emoji, action, by_bot, occurred_at
-               FROM reactions WHERE comparison_id = ? AND user_key = ?""",
-            (comparison_id, user_key),
-        ) as cursor:
-            events = [
-                ReactionEvent(
-                    id=row["id"],
-                    role=None if row["role"] is None else Role(row["role"]),
-                    emoji=row["emoji"],
-                    added=row["action"] == "added",
-                    by_bot=bool(row["by_bot"]),
-                    occurred_at=row["occurred_at"],
-                    message=f"{row['channel_id']}/{row['message_id']}",
-                )
-                for row in await cursor.fetchall()
-            ]
         shown_first = Role(comparison["shown_first"])
         requester = str(comparison["requester_id"])
-        choice = None if previous is None else Choice(previous["choice"])
-        results = []
-        for step in steps:
-            after = derive_vote([e for e in events if e.id <= step], shown_first)
-            now = after.choice if after else None
-            results.append((choice != now, after, requester))
-            choice = now
-        vote = derive_vote(events, shown_first)
-        if vote is None:
-            await db.execute(
-                "DELETE FROM votes WHERE comparison_id = ? AND user_key = ?",
-                (comparison_id, user_key),
-            )
-        else:
+        revealed_after = comparison["revealed_after_reaction"]
+        keys = list(users)
+        previous: dict[str, Choice] = {}
+        events: dict[str, list[ReactionEvent]] = defaultdict(list)
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[start : start + _IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            # Only "?" marks are formatted in; every value is bound.
+            async with db.execute(
+                f"""SELECT user_key, choice FROM votes
+                    WHERE comparison_id = ? AND user_key IN ({marks})""",
+                (comparison_id, *chunk),
+            ) as cursor:
+                previous.update((row[0], Choice(row[1])) for row in await cursor.fetchall())
+            async with db.execute(
+                f"""SELECT id, user_key, channel_id, message_id, role, emoji, action, by_bot,
+                        occurred_at
+                    FROM reactions WHERE comparison_id = ? AND user_key IN ({marks})""",
+                (comparison_id, *chunk),
+            ) as cursor:
+                for row in await cursor.fetchall():
+                    events[row["user_key"]].append(
+                        ReactionEvent(
+                            id=row["id"],
+                            role=None if row["role"] is None else Role(row["role"]),
+                            emoji=row["emoji"],
+                            added=row["action"] == "added",
+                            by_bot=bool(row["by_bot"]),
+                            occurred_at=row["occurred_at"],
+                            message=f"{row['channel_id']}/{row['message_id']}",
+                        )
+                    )
+        results: dict[str, list[_Step]] = {}
+        gone, kept = [], []
+        for user_key in keys:
+            mine = events[user_key]
+            choice = previous.get(user_key)
+            steps = []
+            for step in users[user_key]:
+                after = derive_vote([e for e in mine if e.id <= step], shown_first)
+                now = after.choice if after else None
+                steps.append((choice != now, after, requester))
+                choice = now
+            results[user_key] = steps
+            vote = derive_vote(mine, shown_first)
+            if vote is None:
+                gone.append((comparison_id, user_key))
+                continue
             # By log order, not by clock: the live path and a recompute read the same ids.
-            revealed_after = comparison["revealed_after_reaction"]
             blind = bool(comparison["blind"]) and (
                 revealed_after is None or vote.reaction.id <= revealed_after
             )
-            await db.execute(
-                """INSERT OR REPLACE INTO votes (comparison_id, user_key, choice, blind,
-                       reaction_id, voted_at) VALUES (?, ?, ?, ?, ?, ?)""",
-                (
-                    comparison_id,
-                    user_key,
-                    vote.choice.value,
-                    int(blind),
-                    vote.reaction.id,
-                    vote.reaction.occurred_at,
-                ),
-            )
+            kept.append((
+                comparison_id, user_key, vote.choice.value, int(blind), vote.reaction.id,
+                vote.reaction.occurred_at,
+            ))  # fmt: skip
+        await db.executemany("DELETE FROM votes WHERE comparison_id = ? AND user_key = ?", gone)
+        await db.executemany(
+            """INSERT OR REPLACE INTO votes (comparison_id, user_key, choice, blind,
+                   reaction_id, voted_at) VALUES (?, ?, ?, ?, ?, ?)""",
+            kept,
+        )
         return results
 
     async def recompute_votes(self) -> int:
@@ -573,9 +593,12 @@ class Store:
             async with db.execute(
                 "SELECT DISTINCT comparison_id, user_key FROM reactions WHERE by_bot = 0"
             ) as cursor:
-                voters = [(row[0], row[1]) for row in await cursor.fetchall()]
-            for comparison_id, user_key in voters:
-                await self._rederive(db, comparison_id, user_key)
+                voters: dict[int, dict[str, Sequence[int]]] = defaultdict(dict)
+                for voter in await cursor.fetchall():
+                    voters[int(voter[0])][str(voter[1])] = ()
+            # The same derivation as the live path, a comparison at a time.
+            for comparison_id, users in voters.items():
+                await self._rederive(db, comparison_id, users)
         async with self._db.execute("SELECT count(*) FROM votes") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0

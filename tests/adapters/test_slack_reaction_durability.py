@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import os
 import signal
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +47,33 @@ async def test_a_reaction_is_logged_before_its_ack(settings: Settings, ollama: O
             await slack.react("b", parent.ts, user=f"U0EARLY{index}", event_ts=ts)  # 200 back
             times = {r["occurred_at"] for r in await store.reactions(1)}  # no waiting
             assert logged_as(ts) in times
+
+
+async def test_in_socket_mode_the_envelope_is_acked_only_once_the_reaction_is_logged(
+    settings: Settings, ollama: OllamaFake
+):
+    async with slack_bot(settings, socket=True) as slack:
+        await slack.fake.wait_ack(await slack.fake.send_slash_command(text="hi"))
+        await slack.fake.wait_for(lambda: len(slack.parents()) == 1)
+        await slack.settled()
+        [parent] = slack.parents()
+        fake, seen = slack.fake, dict[str, int]()
+        heard = fake._on_socket_message
+
+        def on_ack(data: dict[str, Any]) -> None:
+            # What a reader of the database file sees at the moment the ack arrives.
+            with sqlite3.connect(settings.database_path) as raw:
+                [count] = raw.execute("SELECT count(*) FROM reactions WHERE by_bot = 0").fetchone()
+            seen[str(data.get("envelope_id"))] = count
+            heard(data)
+
+        fake._on_socket_message = on_ack  # type: ignore[method-assign]
+        envelopes = []
+        for index in range(5):
+            event = fake.reaction_event("a", parent.ts, user=f"U0SOCK{index}")
+            envelopes.append(await fake.send_event(event))
+            await fake.wait_for(lambda: envelopes[-1] in seen)
+        assert [seen[e] for e in envelopes] == [1, 2, 3, 4, 5]
 
 
 async def comparison_on_slack(
