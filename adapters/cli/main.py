@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import importlib
 import importlib.metadata
 import os
@@ -102,7 +103,14 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     stats = commands.add_parser("stats", help="the leaderboard: win rates and ratings from votes")
-    _add_vote_filters(stats)
+    _add_vote_filters(stats, blind_only=False)
+    counted = stats.add_mutually_exclusive_group()
+    counted.add_argument(
+        "--blind-only", action="store_true", help="only votes cast blind (the default)"
+    )
+    counted.add_argument(
+        "--all-votes", action="store_true", help="count votes cast with the names shown too"
+    )
     stats.add_argument("--chart", metavar="FILE.png", help="also write the win-rate chart")
 
     export = commands.add_parser("export", help="write the votes as a preference dataset")
@@ -127,12 +135,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_vote_filters(parser: argparse.ArgumentParser) -> None:
+def _add_vote_filters(parser: argparse.ArgumentParser, *, blind_only: bool = True) -> None:
     parser.add_argument("--channel", help="only comparisons in this channel id")
     parser.add_argument("--pair", help="only this pair")
     parser.add_argument("--since", help="from this time: 2026-05-01, 2026-05-01T12:00, or 7d")
     parser.add_argument("--until", help="before this time (same forms)")
-    parser.add_argument("--blind-only", action="store_true", help="only votes cast blind")
+    if blind_only:
+        parser.add_argument("--blind-only", action="store_true", help="only votes cast blind")
 
 
 def _vote_filter(args: argparse.Namespace) -> VoteFilter:
@@ -156,15 +165,17 @@ async def _known_pair(settings: Settings, store: Store, pair: str | None) -> Non
         raise InputError(f"Unknown pair `{pair}`. Known pairs: {', '.join(sorted(known))}.")
 
 
-async def _leaderboard(settings: Settings, where: VoteFilter) -> Leaderboard:
+async def _leaderboard(settings: Settings, where: VoteFilter, all_votes: bool) -> Leaderboard:
     async with await open_store(settings) as store:
         await _known_pair(settings, store, where.pair)
-        return await leaderboard_for(store, where)
+        return await leaderboard_for(store, where, all_votes=all_votes)
 
 
 def _stats(settings: Settings, args: argparse.Namespace, console: Console) -> int:
     chart = output_target(args.chart, option="--chart") if args.chart else None
-    board = asyncio.run(_leaderboard(settings, _vote_filter(args)))
+    # Blind or not is the leaderboard's to decide, so it can say how many it left out.
+    where = dataclasses.replace(_vote_filter(args), blind_only=False)
+    board = asyncio.run(_leaderboard(settings, where, args.all_votes))
     console.print(show_controls(leaderboard_text(board)), markup=False, highlight=False)
     if chart is not None:
         from bot.votes.chart import win_rate_chart  # matplotlib loads slowly: only when asked

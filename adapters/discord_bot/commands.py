@@ -142,20 +142,20 @@ def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
         channel="Only comparisons made in this channel",
         pair="Only this pair",
         since="From this time on: 2026-05-01, 2026-05-01T12:00, or a span like 7d",
-        blind_only="Only votes cast before the names were shown",
+        all_votes="Count every vote (default: only blind votes, cast before the names were shown)",
     )
     async def leaderboard(
         interaction: discord.Interaction[Any],
         channel: app_commands.AppCommandChannel | None = None,
         pair: str | None = None,
         since: str | None = None,
-        blind_only: bool = False,
+        all_votes: bool = False,
     ) -> None:
         if await restarting(ctx, interaction):
             return
         channel_id = channel.id if channel is not None else None
         store = ctx.runtime.store
-        await answer_leaderboard(store, interaction, channel_id, pair, since, blind_only)
+        await answer_leaderboard(store, interaction, channel_id, pair, since, all_votes)
 
     @leaderboard.autocomplete("pair")
     async def board_pair_choices(interaction: discord.Interaction[Any], current: str) -> Choices:

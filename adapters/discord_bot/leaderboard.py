@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 from typing import Any
@@ -21,19 +22,19 @@ log = logging.getLogger(__name__)
 CHART_NAME = "leaderboard.png"
 
 
-def vote_filter(
-    channel_id: int | None, pair: str | None, since: str | None, blind_only: bool
-) -> VoteFilter:
+SWITCH = "all_votes: True"  # how a Discord user asks for every vote
+
+
+def vote_filter(channel_id: int | None, pair: str | None, since: str | None) -> VoteFilter:
     """The filters as typed; a `since` that is not a time raises InputError."""
     return VoteFilter(
         channel_id=str(channel_id) if channel_id else None,
         pair=pair.strip() if pair and pair.strip() else None,
         since=utc_iso(parse_moment(since)) if since and since.strip() else None,
-        blind_only=blind_only,
     )
 
 
-def describe(channel_id: int | None, where: VoteFilter, since: str | None) -> str:
+def describe(channel_id: int | None, where: VoteFilter, since: str | None, all_votes: bool) -> str:
     parts = []
     if channel_id:
         parts.append(f"in <#{channel_id}>")
@@ -41,8 +42,7 @@ def describe(channel_id: int | None, where: VoteFilter, since: str | None) -> st
         parts.append(f"pair `{where.pair}`")
     if where.since and since:
         parts.append(f"since {since.strip()}")
-    if where.blind_only:
-        parts.append("blind votes only")
+    parts.append("all votes" if all_votes else "blind votes only")
     return "**Leaderboard**" + (" · " + " · ".join(parts) if parts else "")
 
 
@@ -65,10 +65,10 @@ async def answer_leaderboard(
     channel_id: int | None,
     pair: str | None,
     since: str | None,
-    blind_only: bool,
+    all_votes: bool,
 ) -> None:
     try:
-        where = vote_filter(channel_id, pair, since, blind_only)
+        where = vote_filter(channel_id, pair, since)
     except InputError as exc:
         await interaction.response.send_message(
             str(exc), ephemeral=True, allowed_mentions=NO_MENTIONS
@@ -77,10 +77,13 @@ async def answer_leaderboard(
     await interaction.response.defer(thinking=True)
     votes = await store.votes(where)
     # Bootstrap ratings and plotting are CPU work: off the event loop, so acks stay quick.
-    board = await asyncio.to_thread(build_leaderboard, votes)
+    board = await asyncio.to_thread(
+        functools.partial(build_leaderboard, votes, all_votes=all_votes)
+    )
     files = []
     if board.records:
         png = await asyncio.to_thread(_chart, board)
         files.append(discord.File(io.BytesIO(png), filename=CHART_NAME))
-    content = table_message(describe(channel_id, where, since), leaderboard_text(board))
+    header = describe(channel_id, where, since, all_votes)
+    content = table_message(header, leaderboard_text(board, switch=SWITCH))
     await interaction.followup.send(content, files=files, allowed_mentions=NO_MENTIONS)

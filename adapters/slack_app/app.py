@@ -8,6 +8,7 @@ served either by bolt's aiohttp adapter (HTTP mode) or by Socket Mode.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -106,8 +107,19 @@ class SlackBot(SlackContext):
             await ack()
             self.tasks.spawn(post_leaderboard(self, call, outcome), name="slack-leaderboard")
 
-        async def reaction(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        async def log_before_ack(
+            event: dict[str, Any], context: AsyncBoltContext, next_: Callable[[], Awaitable[None]]
+        ) -> None:
+            # A listener middleware runs before bolt's listener runner, which acks an event at
+            # once (process_before_response=False): so the reaction is in the log (the core
+            # returns once its batch is committed) before Slack hears "200 OK", and an event
+            # acked is never one lost at a restart. A failure here still acks (bolt answers
+            # 500 only from the listener), and the core has logged the event in full.
             await self.recorder.handle(event, context.bot_user_id)
+            await next_()
+
+        async def reaction() -> None:
+            """Logged already, by `log_before_ack`."""
 
         async def reveal(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
             await ack()
@@ -129,8 +141,8 @@ class SlackBot(SlackContext):
 
         self.app.command(COMMAND)(compare)
         self.app.command(LEADERBOARD_COMMAND)(leaderboard)
-        self.app.event("reaction_added")(reaction)
-        self.app.event("reaction_removed")(reaction)
+        self.app.event("reaction_added", middleware=[log_before_ack])(reaction)
+        self.app.event("reaction_removed", middleware=[log_before_ack])(reaction)
         self.app.action(REVEAL_ACTION)(reveal)
         self.app.error(error)
         self.app.use(ReplayGuard())

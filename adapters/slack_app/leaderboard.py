@@ -11,6 +11,7 @@ table is posted alone with a line saying why.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -37,7 +38,8 @@ TABLE_LIMIT = 3_000  # characters of table in one message
 _NOT_A_MEMBER = {"not_in_channel", "channel_not_found"}
 USAGE = (
     f"`{LEADERBOARD_COMMAND} {LEADERBOARD_HINT}` posts which twin people prefer, per pair "
-    "and framing, with a chart. `--since` takes a date (2026-05-01) or a span (12h, 7d, 4w)."
+    "and framing, with a chart. `--since` takes a date (2026-05-01) or a span (12h, 7d, 4w). "
+    "Only blind votes count (cast before the names were shown); `--all-votes` counts every vote."
 )
 
 
@@ -45,6 +47,7 @@ USAGE = (
 class LeaderboardJob:
     where: VoteFilter
     header: str  # escaped mrkdwn
+    all_votes: bool = False
 
 
 def decide_leaderboard(bot: SlackContext, call: Invocation) -> LeaderboardJob | str:
@@ -65,9 +68,7 @@ def decide_leaderboard(bot: SlackContext, call: Invocation) -> LeaderboardJob | 
     if wait > 0 and not call.is_admin(settings.slack_admin_users):
         return f"A leaderboard was posted here moments ago. Try again in {max(1, round(wait))} s."
     bot.leaderboard_limit.take(key)
-    where = VoteFilter(
-        channel_id=args.channel_id, pair=args.pair, since=since, blind_only=args.blind_only
-    )
+    where = VoteFilter(channel_id=args.channel_id, pair=args.pair, since=since)
     parts = []
     if args.channel_id:
         parts.append(f"in <#{args.channel_id}>")  # a channel link: it notifies nobody
@@ -75,9 +76,9 @@ def decide_leaderboard(bot: SlackContext, call: Invocation) -> LeaderboardJob | 
         parts.append(f"pair `{escape(args.pair)}`")
     if args.since:
         parts.append(f"since {escape(args.since)}")
-    if args.blind_only:
-        parts.append("blind votes only")
-    return LeaderboardJob(where, "*Leaderboard*" + "".join(f" · {p}" for p in parts))
+    parts.append("all votes" if args.all_votes else "blind votes only")
+    header = "*Leaderboard*" + "".join(f" · {p}" for p in parts)
+    return LeaderboardJob(where, header, args.all_votes)
 
 
 def table_message(header: str, table: str) -> str:
@@ -95,8 +96,10 @@ def _chart(board: Leaderboard) -> bytes:
 async def post_leaderboard(bot: SlackContext, call: Invocation, job: LeaderboardJob) -> None:
     votes = await bot.runtime.store.votes(job.where)
     # Bootstrap ratings and plotting are CPU work: off the event loop, so acks stay quick.
-    board = await asyncio.to_thread(build_leaderboard, votes)
-    message = table_message(job.header, leaderboard_text(board))
+    board = await asyncio.to_thread(
+        functools.partial(build_leaderboard, votes, all_votes=job.all_votes)
+    )
+    message = table_message(job.header, leaderboard_text(board, switch="--all-votes"))
     try:
         if board.records:
             png = await asyncio.to_thread(_chart, board)

@@ -29,7 +29,7 @@ COMPARE_HINT = (
     "[--blind|--no-blind] [--pair NAME] [--framing NAME] [--max-tokens N] [--temperature T] "
     "[--seed S] [--] PROMPT"
 )
-LEADERBOARD_HINT = "[--channel #CHANNEL] [--pair NAME] [--since 7d] [--blind-only]"
+LEADERBOARD_HINT = "[--channel #CHANNEL] [--pair NAME] [--since 7d] [--all-votes]"
 
 
 def slack_usage() -> str:
@@ -81,7 +81,7 @@ class LeaderboardArgs:
     channel_id: str | None = None
     pair: str | None = None
     since: str | None = None
-    blind_only: bool = False
+    all_votes: bool = False  # else blind votes only, as on Chatbot Arena
 
 
 _CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$|^([CG][A-Z0-9]{6,})$")
@@ -92,7 +92,7 @@ def parse_leaderboard(raw: str, here: str) -> LeaderboardArgs:
     a channel id, or `here`. InputError with the usage line for anything else."""
     words = raw.split()
     values: dict[str, str] = {}
-    blind_only = False
+    flags: set[str] = set()
     index = 0
     while index < len(words):
         match = _OPTION.fullmatch(words[index])
@@ -101,8 +101,8 @@ def parse_leaderboard(raw: str, here: str) -> LeaderboardArgs:
         name, has_equals, value = match.group(1).partition("=")
         name = name.lower().replace("_", "-")
         index += 1
-        if name == "blind-only" and not has_equals:
-            blind_only = True
+        if name in ("blind-only", "all-votes") and not has_equals:
+            flags.add(name)  # --blind-only is the default, still taken as typed
             continue
         if name not in ("channel", "pair", "since"):
             raise _leaderboard_error(f"Unknown option `--{_shown(name)}`.")
@@ -118,8 +118,14 @@ def parse_leaderboard(raw: str, here: str) -> LeaderboardArgs:
         channel_id=_channel(values["channel"], here) if "channel" in values else None,
         pair=command_text(values["pair"]) if "pair" in values else None,
         since=values.get("since"),
-        blind_only=blind_only,
+        all_votes=_all_votes(flags),
     )
+
+
+def _all_votes(flags: set[str]) -> bool:
+    if len(flags) > 1:
+        raise _leaderboard_error("`--blind-only` and `--all-votes` contradict each other.")
+    return "all-votes" in flags
 
 
 def _channel(value: str, here: str) -> str:

@@ -138,6 +138,7 @@ class ChatService:
         self._lifetime.stop_by(asyncio.get_running_loop().time() + self._cleanup)
         self.intake.close()
         await self.keeper.close(0.0, self._cleanup)
+        await self.votes.close(self._cleanup)  # every reaction received is logged first
         await self.revealer.close()
 
 

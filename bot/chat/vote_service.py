@@ -1,26 +1,29 @@
 """A reaction on a comparison's message becomes a logged vote, the same way on every platform.
 
 The adapter says what happened (`ReactionEvent`, with whether the reactor is a bot, which only
-the platform knows); the store keeps the append-only reaction log and derives the vote; a
-locked database gets a few more chances before the event is given up (and logged in full, so
-an operator can replay it). The first vote on a blind comparison reveals the names.
+the platform knows); the store keeps the append-only reaction log and derives the vote. Events
+go through a bounded write-behind buffer (`ReactionWriter`): written in batches, one
+transaction each, and `on_reaction` returns only once its event is committed, so an adapter
+acknowledges nothing that is not on disk. A locked database gets a few more chances before the
+event is given up (and logged in full, so an operator can replay it). The first vote on a
+blind comparison reveals the names, in the background. `close` (at shutdown) logs everything
+received.
 """
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+from bot.chat.keeper import TaskKeeper
+from bot.chat.reaction_writer import ReactionLost, ReactionWriter, describe
 from bot.chat.reveal import AFTER_VOTE, Revealer
 from bot.ops.metrics import Metrics
-from bot.store.sqlite import ReactionOutcome, Store, StoreError
+from bot.store.sqlite import ReactionInput, ReactionOutcome, Store
 
 log = logging.getLogger(__name__)
-
-STORE_ATTEMPTS = 4
-STORE_BACKOFF = 0.5  # seconds, times the attempt number
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +39,20 @@ class ReactionEvent:
 
 
 class VoteService:
-    def __init__(self, store: Store, revealer: Revealer, metrics: Metrics | None = None) -> None:
+    """Reaction events into the log, in batches, before the adapter acknowledges them."""
+
+    def __init__(
+        self,
+        store: Store,
+        revealer: Revealer,
+        metrics: Metrics | None = None,
+        writer: ReactionWriter | None = None,
+    ) -> None:
         self._store = store
         self._revealer = revealer
         self._metrics = metrics
+        self.writer = writer if writer is not None else ReactionWriter(store)
+        self._reveals = TaskKeeper()  # a reveal posts a message: never before an ack
 
     async def is_ours(self, event: ReactionEvent) -> bool:
         """Whether the message belongs to a comparison (to skip platform look-ups otherwise)."""
@@ -47,7 +60,12 @@ class VoteService:
         return ref is not None
 
     async def on_reaction(self, event: ReactionEvent) -> ReactionOutcome | None:
-        """Log the reaction and update the vote; None if not a comparison's message or lost."""
+        """Log the reaction and update the vote; returns once both are committed (so the
+        adapter may acknowledge the event then). None if not a comparison's message or lost.
+        A first vote on a blind comparison starts its reveal in the background."""
+        if event.occurred_at is None:
+            # Stamped on arrival, not when its batch is written.
+            event = dataclasses.replace(event, occurred_at=datetime.now(UTC))
         outcome = await self._record(event)
         if outcome is None:
             return None
@@ -62,34 +80,38 @@ class VoteService:
                 choice,
             )
         if outcome.vote is not None and not event.by_bot:
-            await self._revealer.reveal(outcome.comparison_id, AFTER_VOTE)
+            self._reveals.spawn(
+                self._reveal(outcome.comparison_id), name=f"reveal #{outcome.comparison_id}"
+            )
         return outcome
 
+    async def _reveal(self, comparison_id: int) -> None:
+        await self._revealer.reveal(comparison_id, AFTER_VOTE)
+
+    async def settled(self) -> None:
+        """Until every reaction received so far is logged and its reveal done (for tests)."""
+        await self.writer.idle()
+        await self._reveals.wait()
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Shutdown: log every reaction received so far (also those waiting for room in the
+        buffer), then give started reveals `grace` seconds. Reactions arriving after this are
+        still logged, each on its own at once, while the store is open."""
+        await self.writer.close()
+        await self._reveals.close(grace)
+
     async def _record(self, event: ReactionEvent) -> ReactionOutcome | None:
-        for attempt in range(1, STORE_ATTEMPTS + 1):
-            try:
-                return await self._store.record_reaction(
-                    platform=event.platform, channel_id=event.channel_id,
-                    message_id=event.message_id, user_id=event.user_id, emoji=event.emoji,
-                    added=event.added, by_bot=event.by_bot, occurred_at=event.occurred_at,
-                )  # fmt: skip
-            except StoreError as exc:
-                if attempt < STORE_ATTEMPTS:
-                    await asyncio.sleep(STORE_BACKOFF * attempt)
-                    continue
-                log.error("a reaction was NOT logged (%s): %s", describe(event), exc)
-            except Exception:
-                log.exception("a reaction was NOT logged (%s)", describe(event))
-                break
+        reaction = ReactionInput(
+            platform=event.platform, channel_id=event.channel_id, message_id=event.message_id,
+            user_id=event.user_id, emoji=event.emoji, added=event.added, by_bot=event.by_bot,
+            occurred_at=event.occurred_at,
+        )  # fmt: skip
+        try:
+            return await self.writer.write(reaction)
+        except ReactionLost:
+            pass  # the writer logged it in full
+        except Exception:
+            log.exception("a reaction was NOT logged (%s)", describe(reaction))
         if self._metrics is not None:
             self._metrics.errors.labels("reaction_lost").inc()
         return None
-
-
-def describe(event: ReactionEvent) -> str:
-    """The event for the operator's log (no user id: those stay hashed)."""
-    action = "add" if event.added else "remove"
-    return (
-        f"{event.platform} {action} {event.emoji!r} on message {event.message_id} "
-        f"in channel {event.channel_id} at {event.occurred_at}"
-    )

@@ -9,7 +9,8 @@ import json
 import logging
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator
+from collections import defaultdict
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from bot.votes.mapping import Choice, DerivedVote, ReactionEvent, derive_vote
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_IN_CHUNK = 500  # user keys per IN (...) list, well under SQLite's bound-variable limit
 
 
 class StoreError(TwinbotError):
@@ -74,6 +76,20 @@ class MessageRef:
 
 
 @dataclass(frozen=True, slots=True)
+class ReactionInput:
+    """One reaction event as the platform reported it, to be logged."""
+
+    platform: str
+    channel_id: str
+    message_id: str
+    user_id: str
+    emoji: str
+    added: bool
+    by_bot: bool = False
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ReactionOutcome:
     """What one logged reaction did: the user's vote on that comparison afterwards."""
 
@@ -83,6 +99,10 @@ class ReactionOutcome:
     by_requester: bool
     vote: DerivedVote | None
     changed: bool
+
+
+# What one logged reaction did to its user's vote: changed?, the vote after it, the requester.
+_Step = tuple[bool, DerivedVote | None, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,99 +442,155 @@ class Store:
         occurred_at: datetime | None = None,
     ) -> ReactionOutcome | None:
         """Log a reaction on a twinbot message and re-derive that user's vote; None if not ours."""
-        ref = await self.message_ref(platform, channel_id, message_id)
-        if ref is None:
-            return None
-        user_key = self.user_key(platform, user_id)
-        when = utc_iso(occurred_at) if occurred_at else utc_now()
-        async with self._transaction() as db:
-            await db.execute(
-                """INSERT INTO reactions (platform, comparison_id, channel_id, message_id, role,
-                       user_key, emoji, action, by_bot, occurred_at, recorded_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    platform,
-                    ref.comparison_id,
-                    channel_id,
-                    message_id,
-                    None if ref.role is None else ref.role.value,
-                    user_key,
-                    emoji,
-                    "added" if added else "removed",
-                    int(by_bot),
-                    when,
-                    utc_now(),
-                ),
-            )
-            before, after, requester = await self._rederive(db, ref.comparison_id, user_key)
-        return ReactionOutcome(
-            comparison_id=ref.comparison_id,
-            role=ref.role,
-            user_key=user_key,
-            by_requester=requester == user_key,
-            vote=after,
-            changed=before != (after.choice if after else None),
+        reaction = ReactionInput(
+            platform, channel_id, message_id, user_id, emoji, added, by_bot, occurred_at
         )
+        [outcome] = await self.record_reactions([reaction])
+        return outcome
+
+    async def record_reactions(
+        self, reactions: Sequence[ReactionInput]
+    ) -> list[ReactionOutcome | None]:
+        """Log a batch of reactions in one transaction; None for those not on a comparison's
+        message. Each outcome is what that one reaction did, exactly as if the batch had been
+        logged one reaction at a time: a user's vote after it is derived from the log up to it."""
+        refs: dict[tuple[str, str, str], MessageRef | None] = {}
+        for r in reactions:
+            where = (r.platform, r.channel_id, r.message_id)
+            if where not in refs:
+                refs[where] = await self.message_ref(*where)
+        outcomes: list[ReactionOutcome | None] = [None] * len(reactions)
+        async with self._transaction() as db:
+            async with db.execute("SELECT coalesce(max(id), 0) FROM reactions") as cursor:
+                row = await cursor.fetchone()
+            next_id = int(row[0]) + 1 if row else 1
+            # Ids given explicitly: the write lock and BEGIN IMMEDIATE keep anyone else out.
+            logged: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+            rows = []
+            now = utc_now()
+            for index, r in enumerate(reactions):
+                ref = refs[(r.platform, r.channel_id, r.message_id)]
+                if ref is None:
+                    continue
+                user_key = self.user_key(r.platform, r.user_id)
+                rows.append((
+                    next_id, r.platform, ref.comparison_id, r.channel_id, r.message_id,
+                    None if ref.role is None else ref.role.value, user_key, r.emoji,
+                    "added" if r.added else "removed", int(r.by_bot),
+                    utc_iso(r.occurred_at) if r.occurred_at else now, now,
+                ))  # fmt: skip
+                logged[(ref.comparison_id, user_key)].append((index, next_id))
+                next_id += 1
+            await db.executemany(
+                """INSERT INTO reactions (id, platform, comparison_id, channel_id, message_id,
+                       role, user_key, emoji, action, by_bot, occurred_at, recorded_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                rows,
+            )
+            by_comparison: dict[int, dict[str, list[int]]] = defaultdict(dict)
+            for (comparison_id, user_key), entries in logged.items():
+                by_comparison[comparison_id][user_key] = [i for _, i in entries]
+            steps: dict[tuple[int, str], list[_Step]] = {}
+            for comparison_id, users in by_comparison.items():
+                found = await self._rederive(db, comparison_id, users)
+                steps.update(((comparison_id, u), found[u]) for u in users)
+            for (comparison_id, user_key), entries in logged.items():
+                found_steps = steps[(comparison_id, user_key)]
+                for (index, _), (changed, vote, requester) in zip(
+                    entries, found_steps, strict=True
+                ):
+                    r = reactions[index]
+                    ref = refs[(r.platform, r.channel_id, r.message_id)]
+                    assert ref is not None
+                    outcomes[index] = ReactionOutcome(
+                        comparison_id=comparison_id,
+                        role=ref.role,
+                        user_key=user_key,
+                        by_requester=requester == user_key,
+                        vote=vote,
+                        changed=changed,
+                    )
+        return outcomes
 
     async def _rederive(
-        self, db: aiosqlite.Connection, comparison_id: int, user_key: str
-    ) -> tuple[Choice | None, DerivedVote | None, str]:
-        """Inside a transaction: derive one user's vote from the log and store it."""
+        self, db: aiosqlite.Connection, comparison_id: int, users: Mapping[str, Sequence[int]]
+    ) -> dict[str, list[_Step]]:
+        """Inside a transaction: derive these users' votes on one comparison from the log and
+        store them, in a few statements whatever the number of users. For each reaction id in
+        `users[user]` (just logged, in order): whether that user's vote changed with it, the
+        vote after it (from the log up to that id), and the comparison's requester."""
         async with db.execute(
-            "SELECT shown_first, blind, revealed_at, requester_id FROM comparisons WHERE id = ?",
+            """SELECT shown_first, blind, revealed_after_reaction, requester_id
+               FROM comparisons WHERE id = ?""",
             (comparison_id,),
         ) as cursor:
             comparison = await cursor.fetchone()
         assert comparison is not None
-        async with db.execute(
-            "SELECT choice FROM votes WHERE comparison_id = ? AND user_key = ?",
-            (comparison_id, user_key),
-        ) as cursor:
-            previous = await cursor.fetchone()
-        async with db.execute(
-            """SELECT id, role, emoji, action, by_bot, occurred_at FROM reactions
-               WHERE comparison_id = ? AND user_key = ?""",
-            (comparison_id, user_key),
-        ) as cursor:
-            events = [
-                ReactionEvent(
-                    id=row["id"],
-                    role=None if row["role"] is None else Role(row["role"]),
-                    emoji=row["emoji"],
-                    added=row["action"] == "added",
-                    by_bot=bool(row["by_bot"]),
-                    occurred_at=row["occurred_at"],
-                )
-                for row in await cursor.fetchall()
-            ]
-        vote = derive_vote(events, Role(comparison["shown_first"]))
-        if vote is None:
-            await db.execute(
-                "DELETE FROM votes WHERE comparison_id = ? AND user_key = ?",
-                (comparison_id, user_key),
-            )
-        else:
-            revealed_at = comparison["revealed_at"]
+        shown_first = Role(comparison["shown_first"])
+        requester = str(comparison["requester_id"])
+        revealed_after = comparison["revealed_after_reaction"]
+        keys = list(users)
+        previous: dict[str, Choice] = {}
+        events: dict[str, list[ReactionEvent]] = defaultdict(list)
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[start : start + _IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            # Only "?" marks are formatted in; every value is bound.
+            async with db.execute(
+                f"""SELECT user_key, choice FROM votes
+                    WHERE comparison_id = ? AND user_key IN ({marks})""",
+                (comparison_id, *chunk),
+            ) as cursor:
+                previous.update((row[0], Choice(row[1])) for row in await cursor.fetchall())
+            async with db.execute(
+                f"""SELECT id, user_key, channel_id, message_id, role, emoji, action, by_bot,
+                        occurred_at
+                    FROM reactions WHERE comparison_id = ? AND user_key IN ({marks})""",
+                (comparison_id, *chunk),
+            ) as cursor:
+                for row in await cursor.fetchall():
+                    events[row["user_key"]].append(
+                        ReactionEvent(
+                            id=row["id"],
+                            role=None if row["role"] is None else Role(row["role"]),
+                            emoji=row["emoji"],
+                            added=row["action"] == "added",
+                            by_bot=bool(row["by_bot"]),
+                            occurred_at=row["occurred_at"],
+                            message=f"{row['channel_id']}/{row['message_id']}",
+                        )
+                    )
+        results: dict[str, list[_Step]] = {}
+        gone, kept = [], []
+        for user_key in keys:
+            mine = events[user_key]
+            choice = previous.get(user_key)
+            steps = []
+            for step in users[user_key]:
+                after = derive_vote([e for e in mine if e.id <= step], shown_first)
+                now = after.choice if after else None
+                steps.append((choice != now, after, requester))
+                choice = now
+            results[user_key] = steps
+            vote = derive_vote(mine, shown_first)
+            if vote is None:
+                gone.append((comparison_id, user_key))
+                continue
+            # By log order, not by clock: the live path and a recompute read the same ids.
             blind = bool(comparison["blind"]) and (
-                revealed_at is None or vote.reaction.occurred_at < revealed_at
+                revealed_after is None or vote.reaction.id <= revealed_after
             )
-            await db.execute(
-                """INSERT OR REPLACE INTO votes (comparison_id, user_key, choice, blind,
-                       reaction_id, voted_at) VALUES (?, ?, ?, ?, ?, ?)""",
-                (
-                    comparison_id,
-                    user_key,
-                    vote.choice.value,
-                    int(blind),
-                    vote.reaction.id,
-                    vote.reaction.occurred_at,
-                ),
-            )
-        return (
-            None if previous is None else Choice(previous["choice"]),
-            vote,
-            str(comparison["requester_id"]),
+            kept.append((
+                comparison_id, user_key, vote.choice.value, int(blind), vote.reaction.id,
+                vote.reaction.occurred_at,
+            ))  # fmt: skip
+        await db.executemany("DELETE FROM votes WHERE comparison_id = ? AND user_key = ?", gone)
+        await db.executemany(
+            """INSERT OR REPLACE INTO votes (comparison_id, user_key, choice, blind,
+                   reaction_id, voted_at) VALUES (?, ?, ?, ?, ?, ?)""",
+            kept,
         )
+        return results
 
     async def recompute_votes(self) -> int:
         """Rebuild every vote from the reaction log (after a change of mapping, say)."""
@@ -523,9 +599,12 @@ class Store:
             async with db.execute(
                 "SELECT DISTINCT comparison_id, user_key FROM reactions WHERE by_bot = 0"
             ) as cursor:
-                voters = [(row[0], row[1]) for row in await cursor.fetchall()]
-            for comparison_id, user_key in voters:
-                await self._rederive(db, comparison_id, user_key)
+                voters: dict[int, dict[str, Sequence[int]]] = defaultdict(dict)
+                for voter in await cursor.fetchall():
+                    voters[int(voter[0])][str(voter[1])] = ()
+            # The same derivation as the live path, a comparison at a time.
+            for comparison_id, users in voters.items():
+                await self._rederive(db, comparison_id, users)
         async with self._db.execute("SELECT count(*) FROM votes") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
@@ -533,8 +612,10 @@ class Store:
     async def mark_revealed(self, comparison_id: int) -> bool:
         """Reveal a blind comparison's names; False if it was not blind or already revealed."""
         async with self._transaction() as db:
+            # The reveal's place in the reaction log (the write lock orders it against them).
             cursor = await db.execute(
-                """UPDATE comparisons SET revealed_at = ?
+                """UPDATE comparisons SET revealed_at = ?,
+                       revealed_after_reaction = (SELECT coalesce(max(id), 0) FROM reactions)
                    WHERE id = ? AND blind = 1 AND revealed_at IS NULL""",
                 (utc_now(), comparison_id),
             )

@@ -6,25 +6,45 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.store.sqlite import Store, VoteFilter, VoteRow
-from bot.votes.ratings import Interval, PairRecord, Rating, battles, bootstrap_ratings, pair_records
+from bot.votes.ratings import (
+    Interval,
+    PairRecord,
+    Rating,
+    RatingGroup,
+    battles,
+    pair_records,
+    rate_groups,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Leaderboard:
     records: list[PairRecord]
-    ratings: list[Rating]  # empty until votes span more than one pair
+    groups: list[RatingGroup]  # Bradley-Terry, per set of models connected by votes
     total_votes: int
+    left_out: int = 0  # votes cast with the names shown, not counted (all_votes=False)
+    all_votes: bool = False
 
 
-def build_leaderboard(votes: Sequence[VoteRow], rounds: int = 200) -> Leaderboard:
-    records = pair_records(votes)
-    several_pairs = len({r.pair for r in records}) > 1
-    ratings = bootstrap_ratings(battles(votes), rounds=rounds) if several_pairs else []
-    return Leaderboard(records, ratings, len(votes))
+def build_leaderboard(
+    votes: Sequence[VoteRow], rounds: int = 200, *, all_votes: bool = False
+) -> Leaderboard:
+    """By default only anonymous votes count, as on Chatbot Arena: a vote cast blind, before
+    the names were shown. `all_votes` counts the others too."""
+    counted = list(votes) if all_votes else [v for v in votes if v.blind]
+    return Leaderboard(
+        records=pair_records(counted),
+        groups=rate_groups(battles(counted), rounds=rounds),
+        total_votes=len(counted),
+        left_out=len(votes) - len(counted),
+        all_votes=all_votes,
+    )
 
 
-async def leaderboard_for(store: Store, where: VoteFilter, rounds: int = 200) -> Leaderboard:
-    return build_leaderboard(await store.votes(where), rounds)
+async def leaderboard_for(
+    store: Store, where: VoteFilter, rounds: int = 200, *, all_votes: bool = False
+) -> Leaderboard:
+    return build_leaderboard(await store.votes(where), rounds, all_votes=all_votes)
 
 
 def _percent(value: float) -> str:
@@ -35,9 +55,64 @@ def _rate(interval: Interval) -> str:
     return f"{_percent(interval.value)} ({_percent(interval.low)}-{_percent(interval.high)})"
 
 
-def leaderboard_text(board: Leaderboard) -> str:
-    """A fixed-width table, for a code block on Discord or Slack and for the terminal."""
+MODEL_WIDTH = 36
+
+
+def _interval(rating: Rating) -> str:
+    """The 95% interval, or the mark that replaces it where the data bound only one side."""
+    if rating.never_lost and rating.never_won:
+        return "only ties"
+    if rating.never_lost:
+        return "never lost"  # every resample agrees: one value, which bounds nothing
+    if rating.never_won:
+        return "never won"
+    return f"{rating.low:.0f}-{rating.high:.0f}"
+
+
+def _ratings_lines(board: Leaderboard) -> list[str]:
+    if not board.groups:
+        return []
+    lines = ["", "Bradley-Terry ratings (ranks tie where the 95% intervals overlap)"]
+    if len(board.groups) > 1:
+        lines.append(
+            f"{len(board.groups)} groups share no model: each is rated on its own (centred "
+            "on 1000), and no order across them is known."
+        )
+    for number, group in enumerate(board.groups, start=1):
+        title = f"group {number}" if len(board.groups) > 1 else "models"
+        lines.append(
+            f"{'rank':>4}  {title[:MODEL_WIDTH]:<{MODEL_WIDTH}} {'rating':>6}  "
+            f"{'95% CI':<19} {'votes':>5}"
+        )
+        for r in group.ratings:
+            lines.append(
+                f"{r.rank:>4}  {r.model[:MODEL_WIDTH]:<{MODEL_WIDTH}} {r.rating:>6.0f}  "
+                f"{_interval(r):<19} {r.battles:>5}"
+            )
+    return lines
+
+
+def _left_out_line(board: Leaderboard, switch: str) -> list[str]:
+    if board.all_votes:
+        return ["", "All votes counted, blind or not."]
+    if not board.left_out:
+        return ["", "Blind votes only (cast before the names were shown)."]
+    return [
+        "",
+        f"Blind votes only: {board.left_out} cast with the names shown are left out "
+        f"(all votes: {switch}).",
+    ]
+
+
+def leaderboard_text(board: Leaderboard, switch: str = "--all-votes") -> str:
+    """A fixed-width table, for a code block on Discord or Slack and for the terminal;
+    `switch` is how this surface spells "count every vote"."""
     if not board.records:
+        if board.left_out:
+            return (
+                f"No blind votes yet ({board.left_out} cast with the names shown are left out; "
+                f"all votes: {switch})."
+            )
         return "No votes yet. React to a comparison to vote."
     lines = [
         f"{'pair':<16} {'framing':<11} {'votes':>5}  {'base wins (95% CI)':<19} "
@@ -48,14 +123,7 @@ def leaderboard_text(board: Leaderboard) -> str:
             f"{r.pair[:16]:<16} {r.framing[:11]:<11} {r.votes:>5}  {_rate(r.base_rate):<19} "
             f"{_rate(r.instruct_rate):<23} {r.ties:>4} {r.both_bad:>8}"
         )
-    if board.ratings:
-        lines += ["", f"{'model (Bradley-Terry)':<32} {'rating':>6}  {'95% CI':<11} {'battles':>7}"]
-        for rating in board.ratings:
-            interval = f"{rating.low:.0f}-{rating.high:.0f}"
-            lines.append(
-                f"{rating.model[:32]:<32} {rating.rating:>6.0f}  {interval:<11} {rating.battles:>7}"
-            )
-    return "\n".join(lines)
+    return "\n".join(lines + _ratings_lines(board) + _left_out_line(board, switch))
 
 
 def first_lines(text: str, room: int, rest: str) -> str:

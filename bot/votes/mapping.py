@@ -104,6 +104,7 @@ class ReactionEvent:
     added: bool
     by_bot: bool
     occurred_at: str  # ISO 8601 UTC, so string order is time order
+    message: str = ""  # the reacted message (channel and id): each message has its own reactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,21 +117,33 @@ def derive_vote(events: Iterable[ReactionEvent], shown_first: Role) -> DerivedVo
     """One user's vote on one comparison: the latest still-present reaction that means one.
 
     Events are replayed in time order (then log order), so arrival order does not matter;
-    a duplicated add is a no-op, a remove retracts, and add-remove-add counts once.
+    a duplicated add is a no-op, a remove retracts, and add-remove-add counts once. What is
+    present is kept per message, as people see it: 🤝 on two messages, removed from one, is
+    still on the other. 👎 on both sides' own messages is both bad; 👍 on both is a tie.
     """
-    present: dict[tuple[Role | None, str], ReactionEvent] = {}
+    present: dict[tuple[str, str], ReactionEvent] = {}
     for event in sorted(events, key=lambda e: (e.occurred_at, e.id)):
         if event.by_bot:
             continue
-        key = (event.role, normalize_emoji(event.emoji))
+        key = (event.message, normalize_emoji(event.emoji))
         if event.added:
             present.setdefault(key, event)
         else:
             present.pop(key, None)
+    signals = {(e.role, signal_of(e.emoji)) for e in present.values()}
     # Insertion order is the order reactions were (re)added: the latest meaningful one wins.
     for event in reversed(list(present.values())):
         signal = signal_of(event.emoji)
-        choice = None if signal is None else choice_for(signal, event.role, shown_first)
-        if choice is not None:
-            return DerivedVote(choice, event)
+        if signal is None:
+            continue
+        choice = choice_for(signal, event.role, shown_first)
+        if choice is None:
+            continue
+        if event.role is not None and (other(event.role), signal) in signals:
+            # The same judgement on both sides' own messages is about both of them.
+            if signal is Signal.DOWN:
+                choice = Choice.BOTH_BAD
+            elif signal is Signal.UP:
+                choice = Choice.TIE
+        return DerivedVote(choice, event)
     return None

@@ -3,11 +3,14 @@
 Bradley-Terry follows FastChat's `elo_analysis.py` method: each vote is a battle between the
 two model tags, a tie (and both-bad) counts half a win to each side, ratings are on the Elo
 scale (400 per factor of 10 in odds, centred on 1000), and the intervals come from the 2.5th
-and 97.5th percentiles over bootstrap resamples of the battles.
+and 97.5th percentiles over bootstrap resamples of the battles. Ratings are fitted per
+connected group of models (models linked by votes, directly or through others): across groups
+Bradley-Terry fixes no order, so none is shown.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections import defaultdict
@@ -135,15 +138,64 @@ def bradley_terry(
 
 @dataclass(frozen=True, slots=True)
 class Rating:
+    """One model's place within its group (the models its votes connect it to).
+
+    `rank` is Chatbot Arena's: one plus the number of models in the group whose interval lies
+    wholly above this one's, so models whose intervals overlap share a rank. A model that never
+    lost (or never won) has no upper (or lower) bound the data can set: it is marked, and its
+    interval is open on that side, rather than shown as the one value every resample gives.
+    """
+
     model: str
     rating: float
     low: float
     high: float
     battles: int
+    rank: int = 1
+    never_lost: bool = False
+    never_won: bool = False
+
+    @property
+    def upper(self) -> float:
+        return math.inf if self.never_lost else self.high
+
+    @property
+    def lower(self) -> float:
+        return -math.inf if self.never_won else self.low
+
+
+@dataclass(frozen=True, slots=True)
+class RatingGroup:
+    """Models connected by votes: their ratings compare with each other, not with other
+    groups' (Bradley-Terry fixes only differences within a connected set of battles)."""
+
+    ratings: list[Rating]  # by rank, then rating
+    battles: int
+
+
+def connected_groups(fights: Sequence[Battle]) -> list[list[Battle]]:
+    """The battles split by connected component of the graph whose edges they are, largest
+    first; a model's battles against itself say nothing about strength and are left out."""
+    parent: dict[str, str] = {}
+
+    def root(model: str) -> str:
+        parent.setdefault(model, model)
+        while parent[model] != model:
+            parent[model] = parent[parent[model]]
+            model = parent[model]
+        return model
+
+    between = [f for f in fights if f[0] != f[1]]
+    for a, b, _ in between:
+        parent[root(a)] = root(b)
+    groups: dict[str, list[Battle]] = defaultdict(list)
+    for fight in between:
+        groups[root(fight[0])].append(fight)
+    return sorted(groups.values(), key=lambda g: (-len(g), min(g)[0]))
 
 
 def bootstrap_ratings(fights: Sequence[Battle], rounds: int = 200, seed: int = 0) -> list[Rating]:
-    """Bradley-Terry ratings with 95% bootstrap intervals, best first."""
+    """Bradley-Terry ratings with 95% bootstrap intervals for one connected group, by rank."""
     if not fights:
         return []
     point = bradley_terry(fights)
@@ -154,13 +206,31 @@ def bootstrap_ratings(fights: Sequence[Battle], rounds: int = 200, seed: int = 0
         for model, value in bradley_terry(resampled, iterations=100).items():
             samples[model].append(value)
     counts: dict[str, int] = defaultdict(int)
-    for a, b, _ in fights:
+    won: dict[str, float] = defaultdict(float)
+    lost: dict[str, float] = defaultdict(float)
+    for a, b, score in fights:
         counts[a] += 1
         counts[b] += 1
-    ratings = []
+        won[a], lost[a] = won[a] + score, lost[a] + 1.0 - score
+        won[b], lost[b] = won[b] + 1.0 - score, lost[b] + score
+    drafts = []
     for model, value in point.items():
         drawn = sorted(samples[model]) or [value]
         low = drawn[int(0.025 * (len(drawn) - 1))]
         high = drawn[math.ceil(0.975 * (len(drawn) - 1))]
-        ratings.append(Rating(model, value, low, high, counts[model]))
-    return sorted(ratings, key=lambda r: -r.rating)
+        drafts.append(
+            Rating(model, value, low, high, counts[model],
+                   never_lost=lost[model] == 0, never_won=won[model] == 0)
+        )  # fmt: skip
+    ranked = [
+        dataclasses.replace(r, rank=1 + sum(o.lower > r.upper for o in drafts)) for r in drafts
+    ]
+    return sorted(ranked, key=lambda r: (r.rank, -r.rating, r.model))
+
+
+def rate_groups(fights: Sequence[Battle], rounds: int = 200, seed: int = 0) -> list[RatingGroup]:
+    """Every connected group of models, rated on its own."""
+    return [
+        RatingGroup(bootstrap_ratings(group, rounds, seed), len(group))
+        for group in connected_groups(fights)
+    ]

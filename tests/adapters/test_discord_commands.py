@@ -64,7 +64,7 @@ async def test_commands_sync_globally_with_no_privileged_intent(
             ("channel", 7),
             ("pair", 3),
             ("since", 3),
-            ("blind_only", 5),
+            ("all_votes", 5),
         ]
         [mode] = commands["safety"]["options"]
         assert (mode["name"], mode["type"], mode.get("required", False)) == ("mode", 3, False)

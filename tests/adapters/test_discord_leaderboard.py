@@ -59,10 +59,10 @@ async def leaderboard(bot: Bot, **options: Any) -> tuple[InteractionRecord, dict
 async def test_leaderboard_posts_the_table_and_the_chart(bot_settings: Settings) -> None:
     async with discord_bot(bot_settings) as bot:
         await voted(bot)
-        rec, answer = await leaderboard(bot)
+        rec, answer = await leaderboard(bot, all_votes=True)
         assert rec.attempts[0].type == 5  # deferred: the ratings and the chart take a moment
         content = answer["content"]
-        assert content.startswith("**Leaderboard**\n```\npair ")
+        assert content.startswith("**Leaderboard** · all votes\n```\npair ")
         rows = content.split("```")[1].splitlines()
         assert rows[2].split()[:3] == ["llama3.2-1b", "raw", "2"]
         assert rows[3].split()[:3] == ["llama3.2-1b", "qa", "1"]
@@ -80,10 +80,14 @@ async def test_filters_narrow_the_votes(bot_settings: Settings) -> None:
             and "pair `qwen2.5-0.5b`" in other_pair["content"]
         )
         assert other_pair.get("attachments") in (None, [])
-        _, blind = await leaderboard(bot, blind_only=True)
-        assert "No votes yet" in blind["content"] and "blind votes only" in blind["content"]
-        _, recent = await leaderboard(bot, since="1h", channel=bot.fake.channel_id)
-        assert f"in <#{bot.fake.channel_id}> · since 1h" in recent["content"]
+        _, blind = await leaderboard(bot)  # the votes were cast with the names shown
+        assert "blind votes only" in blind["content"]
+        assert (
+            "No blind votes yet (3 cast with the names shown are left out; all votes: "
+            "all_votes: True)" in blind["content"]
+        )
+        _, recent = await leaderboard(bot, since="1h", channel=bot.fake.channel_id, all_votes=True)
+        assert f"in <#{bot.fake.channel_id}> · since 1h · all votes" in recent["content"]
         assert "llama3.2-1b" in recent["content"]
 
 

@@ -38,7 +38,7 @@ async def test_the_table_and_the_chart_are_posted_together(settings: Settings, o
         await vote(slack, "one", "a", "U0VOTER1")
         await vote(slack, "two", "b", "U0VOTER2")
         await vote(slack, "three", "b", "U0VOTER3")
-        assert await answered(slack) == ""  # a bare ack; the answer is in the channel
+        assert await answered(slack, "--all-votes") == ""  # a bare ack; the answer follows
         await slack.settled()
         fake = slack.fake
         [upload] = fake.files.values()
@@ -48,7 +48,7 @@ async def test_the_table_and_the_chart_are_posted_together(settings: Settings, o
         [shared] = slack.parents()
         assert shared.files == [upload.id]
         head, table = shared.text.split("\n", 1)
-        assert head == "*Leaderboard*"
+        assert head == "*Leaderboard* · all votes"
         assert table.startswith("```\npair ") and table.endswith("\n```")
         row = table.split("\n")[2]
         assert row.startswith("llama3.2-1b") and " 3  33% (" in row
@@ -60,7 +60,8 @@ async def test_no_votes_posts_the_table_alone(settings: Settings):
         await slack.settled()
         [message] = slack.parents()
         assert message.text == (
-            "*Leaderboard*\n```\nNo votes yet. React to a comparison to vote.\n```"
+            "*Leaderboard* · blind votes only\n```\nNo votes yet. React to a comparison to "
+            "vote.\n```"
         )
         assert slack.fake.files == {}
 
@@ -75,16 +76,17 @@ async def test_filters_are_read_and_named(settings: Settings, ollama: OllamaFake
             "*Leaderboard* · in <#C0OTHER> · pair `llama` · since 7d · blind votes only"
         )
         assert "No votes yet." in board.text  # none in that channel, blind, for that pair
-        await answered(slack, "--channel C0U0VOTER1 --since 2020-01-01")
+        await answered(slack, "--channel C0U0VOTER1 --since 2020-01-01 --all-votes")
         await slack.settled()
         assert slack.parents()[-1].text.startswith(
-            "*Leaderboard* · in <#C0U0VOTER1> · since 2020-01-01\n```\npair "
+            "*Leaderboard* · in <#C0U0VOTER1> · since 2020-01-01 · all votes\n```\npair "
         )  # its one vote
         await answered(slack, "--channel here", channel_id="C0U0VOTER1")
         await slack.settled()
-        assert slack.parents("C0U0VOTER1")[-1].text.startswith(
-            "*Leaderboard* · in <#C0U0VOTER1>\n```\npair "
-        )
+        assert slack.parents("C0U0VOTER1")[-1].text == (
+            "*Leaderboard* · in <#C0U0VOTER1> · blind votes only\n```\nNo blind votes yet (1 "
+            "cast with the names shown are left out; all votes: --all-votes).\n```"
+        )  # its one vote was cast with the names shown
 
 
 async def test_bad_filters_get_a_short_ephemeral_answer(settings: Settings):
@@ -108,10 +110,10 @@ async def test_a_refused_upload_still_posts_the_table(settings: Settings, ollama
     async with slack_bot(settings) as slack:
         await vote(slack, "one", "a", "U0VOTER1")
         slack.fake.fail_next("files.getUploadURLExternal", error="missing_scope")
-        await answered(slack)
+        await answered(slack, "--all-votes")
         await slack.settled()
         board = slack.parents()[-1]
-        assert board.text.startswith("*Leaderboard*\n```\npair")
+        assert board.text.startswith("*Leaderboard* · all votes\n```\npair")
         assert board.text.endswith("\n_(the chart could not be uploaded: `missing_scope`)_")
 
 

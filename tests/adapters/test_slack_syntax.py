@@ -63,7 +63,8 @@ def test_leaderboard_filters():
     assert parse_leaderboard("", "CHERE") == LeaderboardArgs()
     assert parse_leaderboard(
         "--channel <#C0123ABC|general> --since 7d --blind-only --pair=llama", "CHERE"
-    ) == LeaderboardArgs("C0123ABC", "llama", "7d", True)
+    ) == LeaderboardArgs("C0123ABC", "llama", "7d", False)
+    assert parse_leaderboard("--all-votes", "CHERE") == LeaderboardArgs(all_votes=True)
     assert parse_leaderboard("--channel here", "CHERE").channel_id == "CHERE"
     assert parse_leaderboard("--channel C0123ABCD", "CHERE").channel_id == "C0123ABCD"
     assert parse_leaderboard("--channel <#C0123ABC>", "X").channel_id == "C0123ABC"
@@ -77,6 +78,7 @@ def test_leaderboard_filters():
         ("--since", "`--since` needs a value."),
         ("--since --blind-only", "`--since` needs a value."),
         ("--channel #general", "`--channel` takes a channel, like `--channel #general`"),
+        ("--all-votes --blind-only", "`--blind-only` and `--all-votes` contradict each other."),
     ],
 )
 def test_leaderboard_mistakes_name_the_problem_and_the_usage(text: str, message: str):
@@ -85,5 +87,5 @@ def test_leaderboard_mistakes_name_the_problem_and_the_usage(text: str, message:
     first, usage = str(caught.value).split("\n")
     assert first.startswith(message)
     assert usage == (
-        "Usage: `/leaderboard [--channel #CHANNEL] [--pair NAME] [--since 7d] [--blind-only]`"
+        "Usage: `/leaderboard [--channel #CHANNEL] [--pair NAME] [--since 7d] [--all-votes]`"
     )

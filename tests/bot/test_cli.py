@@ -230,10 +230,19 @@ async def test_stats_prints_the_leaderboard_and_writes_a_chart(tmp_path: Path):
     db = tmp_path / "votes.sqlite3"
     await seed_votes(db)
     chart = tmp_path / "chart.png"
-    result = await twinbot("stats", "--chart", str(chart), host="http://127.0.0.1:1", db=db)
+    result = await twinbot(
+        "stats", "--all-votes", "--chart", str(chart), host="http://127.0.0.1:1", db=db
+    )
     assert result.code == 0, result.err
     assert "llama3.2-1b" in result.out and "raw" in result.out
+    assert "All votes counted, blind or not." in result.out
     assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    blind = await twinbot("stats", host="http://127.0.0.1:1", db=db)
+    assert blind.out.startswith(
+        "No blind votes yet (3 cast with the names shown are left out; all votes: --all-votes)."
+    )
+    both = await twinbot("stats", "--all-votes", "--blind-only", host="x", db=db)
+    assert both.code != 0 and "not allowed with argument" in both.err
 
 
 async def test_export_writes_the_chosen_format(tmp_path: Path):

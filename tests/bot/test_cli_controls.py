@@ -82,7 +82,7 @@ async def test_stats_and_export_show_or_escape_controls(tmp_path: Path) -> None:
         connection.execute("UPDATE outputs SET text = text || ?", ("\x1b[2J\x85\x7f",))
         # a stored name from another catalog, or from a hand-edited database
         connection.execute("UPDATE comparisons SET pair = ?", ("p\x1b[2J",))
-    stats = await twinbot("stats", host="http://127.0.0.1:1", db=db)
+    stats = await twinbot("stats", "--all-votes", host="http://127.0.0.1:1", db=db)
     assert stats.code == 0, stats.err
     assert r"p\x1b[2J" in stats.out and not RAW_CONTROL.search(stats.out)
 

@@ -96,7 +96,9 @@ async def test_a_pair_gone_from_pairs_toml_still_filters_its_stored_votes(tmp_pa
     (own / "pairs.toml").write_text('[[pair]]\nname = "other"\nbase = "a:text"\ninstruct = "a:i"\n')
     env = {"TWINBOT_PROMPTS_DIR": str(own), "TWINBOT_DEFAULT_PAIR": "other"}
 
-    result = await twinbot("stats", "--pair", "llama3.2-1b", host="http://x", db=db, env=env)
+    result = await twinbot(
+        "stats", "--all-votes", "--pair", "llama3.2-1b", host="http://x", db=db, env=env
+    )
 
     assert result.code == 0, result.err
     assert "llama3.2-1b" in result.out

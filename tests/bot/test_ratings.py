@@ -85,14 +85,15 @@ def test_bootstrap_interval_contains_the_rating_and_is_reproducible():
     assert first[0].model in {"i1", "i2"}
 
 
-def test_leaderboard_rates_models_only_across_several_pairs():
-    one_pair = build_leaderboard([vote(Choice.BASE_BETTER)] * 3, rounds=10)
-    assert one_pair.ratings == []
+def test_leaderboard_rates_the_models_a_vote_connects():
+    one_pair = build_leaderboard([vote(Choice.BASE_BETTER)] * 3, rounds=10, all_votes=True)
+    assert [{r.model for r in g.ratings} for g in one_pair.groups] == [{"b1", "i1"}]
     two_pairs = build_leaderboard(
         [vote(Choice.BASE_BETTER)] * 3 + [vote(Choice.TIE, pair="p2", base="b2", instruct="i1")],
         rounds=10,
+        all_votes=True,
     )
-    assert {r.model for r in two_pairs.ratings} == {"b1", "i1", "b2"}
+    assert [{r.model for r in g.ratings} for g in two_pairs.groups] == [{"b1", "i1", "b2"}]
     text = leaderboard_text(two_pairs)
     assert "p1" in text and "100% (44%-100%)" in text
     assert "Bradley-Terry" in text
