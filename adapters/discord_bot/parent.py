@@ -26,6 +26,7 @@ from adapters.discord_bot.surfaces import message_fields
 from bot.chat.command import Parent
 from bot.domain import CompareRequest, SafetyMode, SafetyNote
 from bot.engine.demos import Demo
+from bot.text.render import option_parts
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +35,7 @@ FOOTER_MAX = 300
 
 
 def options_line(request: CompareRequest) -> str:
-    options = request.options
-    parts = [
-        f"pair `{request.pair.name}`",
-        f"framing `{request.framing.name}`",
-        f"max tokens {options.max_tokens}",
-        f"temperature {options.temperature:g}",
-    ]
-    if options.seed is not None:
-        parts.append(f"seed {options.seed}")
+    parts = option_parts(request, lambda name: f"`{name}`")
     if request.blind:
         parts.append("**blind**: the names stay hidden until the first vote")
     return " · ".join(parts)

@@ -168,15 +168,20 @@ def split_markdown(text: str, limit: int) -> list[str]:
     return out
 
 
-def options_summary(request: CompareRequest) -> str:
-    """One line naming everything that shaped both outputs (plain text, no markup)."""
+def option_parts(request: CompareRequest, name: Callable[[str], str] = str) -> list[str]:
+    """What shaped both outputs, a part each; `name` marks up the pair's and framing's names."""
     options = request.options
     parts = [
-        f"pair {request.pair.name}",
-        f"framing {request.framing.name}",
+        f"pair {name(request.pair.name)}",
+        f"framing {name(request.framing.name)}",
         f"max tokens {options.max_tokens}",
         f"temperature {options.temperature:g}",
     ]
     if options.seed is not None:
         parts.append(f"seed {options.seed}")
-    return " · ".join(parts)
+    return parts
+
+
+def options_summary(request: CompareRequest) -> str:
+    """One line naming everything that shaped both outputs (plain text, no markup)."""
+    return " · ".join(option_parts(request))
