@@ -10,7 +10,8 @@ Prints: acknowledgement latency p50/p99/max (target: max under 1 s), platform 42
 fairness (spread of mean wait between users), peak memory, CPU seconds per comparison (the
 bot and the in-process platform and Ollama fakes together: an upper bound for twinbot).
 
-Run: .venv/bin/python -m bench.load_bench --platform discord   (or slack; --quick for 40)
+Run: .venv/bin/python -m bench.load_bench --platform discord   (or slack; --quick for 40;
+--streams for Slack's streaming methods)
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def settings_for(ollama_url: str, db: Path, tokens: int, parallel: int) -> Settings:
+def settings_for(
+    ollama_url: str, db: Path, tokens: int, parallel: int, slack_streams: bool = False
+) -> Settings:
     return load_settings(
+        slack_streams=slack_streams,
         ollama_host=ollama_url,
         database_path=db,
         max_running=parallel,
@@ -147,6 +151,9 @@ async def run_slack(args: argparse.Namespace, settings: Settings, words: list[st
         )
         await slack.settled(within=3600)
         figures.rate_limited = fake.ratelimited_total
+        if args.streams:
+            started = [c for c in fake.calls_to("chat.startStream") if c.response.get("ok")]
+            print(f"sides streamed: {len(started)} (the others by chat.update)")
         await collect_store(slack.bot.runtime.store, figures, "".join(words))
     return figures
 
@@ -214,7 +221,7 @@ async def main_async(args: argparse.Namespace) -> None:
         ollama.script(INSTRUCT, script)
         with tempfile.TemporaryDirectory() as tmp:
             settings = settings_for(
-                ollama.url, Path(tmp) / "load.sqlite3", args.tokens, args.parallel
+                ollama.url, Path(tmp) / "load.sqlite3", args.tokens, args.parallel, args.streams
             )
             runner = run_discord if args.platform == "discord" else run_slack
             cpu, wall = time.process_time(), time.perf_counter()
@@ -234,6 +241,7 @@ def main() -> None:
     parser.add_argument("--tps", type=float, default=30.0)
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="40 commands from 10 users in 10 s")
+    parser.add_argument("--streams", action="store_true", help="TWINBOT_SLACK_STREAMS on")
     args = parser.parse_args()
     if args.quick:
         args.commands, args.users, args.window = 40, 10, 10.0

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.engine.backend import Backend, OllamaBackend, Timeouts
 from bot.engine.catalog import Catalog, load_catalog
 from bot.engine.compare import CompareService
+from bot.engine.pools import guard_connections, stream_connections
 from bot.engine.routing import RoutingBackend
 from bot.ops.metrics import Metrics
 from bot.safety.guard import Guard
@@ -40,7 +41,10 @@ def make_backend(settings: Settings, catalog: Catalog | None = None) -> RoutingB
         total=settings.total_timeout,
     )
     pairs = catalog.pairs.values() if catalog is not None else ()
-    return RoutingBackend(OllamaBackend(settings.ollama_host, timeouts), timeouts, pairs)
+    # Every running comparison streams both sides at once: the pools follow the queue bound.
+    connections = stream_connections(settings.max_running)
+    ollama = OllamaBackend(settings.ollama_host, timeouts, connections)
+    return RoutingBackend(ollama, timeouts, pairs, connections)
 
 
 def make_guard(settings: Settings) -> Guard:
@@ -51,7 +55,8 @@ def make_guard(settings: Settings) -> Guard:
         first_token=settings.first_token_timeout,
         total=settings.first_token_timeout,
     )
-    return Guard(settings.ollama_host, settings.guard_model, timeouts)
+    connections = guard_connections(settings.max_running)
+    return Guard(settings.ollama_host, settings.guard_model, timeouts, connections)
 
 
 async def open_store(settings: Settings) -> Store:
@@ -68,6 +73,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     metrics.watch_queue(lambda: queue.waiting, lambda: queue.running)
     service = CompareService(backend, store, metrics)
     guard = make_guard(settings)
+    metrics.watch_connections(lambda: [*backend.pools(), guard.pool()])
     try:
         yield Runtime(settings, catalog, backend, store, service, metrics, queue, guard)
     finally:

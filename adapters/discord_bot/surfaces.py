@@ -3,8 +3,9 @@
 A thread (or the channel a command came from) takes ordinary channel messages, which outlive
 the interaction. If twinbot may not open or post in a thread, the outputs go out as
 interaction follow-ups instead: those need no channel permission, but can only be edited for
-the 15 minutes the interaction token lives. Every write waits for its channel's pacer and
-carries `allowed_mentions` none, so a model writing @everyone or <@id> pings nobody.
+the 15 minutes the interaction token lives. Every write carries `allowed_mentions` none, so a
+model writing @everyone or <@id> pings nobody. The caller waits for the channel's `pacer`
+before a write and only then builds the message, so what lands is the newest state.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ class ChannelSurface:
         self.pacer = pacer
 
     async def send(self, spec: MessageSpec) -> discord.Message:
-        await self.pacer.wait()
         return await self.channel.send(**message_fields(spec))
 
 
@@ -68,7 +68,6 @@ class FollowupSurface:
         self.pacer = pacer
 
     async def send(self, spec: MessageSpec) -> discord.Message:
-        await self.pacer.wait()
         fields = message_fields(spec)
         return await self.interaction.followup.send(
             content=fields["content"] or MISSING,
@@ -78,8 +77,7 @@ class FollowupSurface:
         )
 
 
-async def edit(message: discord.Message, spec: MessageSpec, pacer: Pacer) -> None:
+async def edit(message: discord.Message, spec: MessageSpec) -> None:
     """Replace a message's content and embeds with `spec` (a webhook message edits through its
     interaction token, a channel message through the channel; discord.py picks)."""
-    await pacer.wait()
     await message.edit(**message_fields(spec))

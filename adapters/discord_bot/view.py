@@ -1,10 +1,12 @@
 """The core's CompareView for Discord: a thread under the parent message, streaming both sides.
 
 `start` opens the thread on the parent (the interaction's reply) and posts the message showing
-both sides; `update` brings every output message up to date, editing only what changed and
-sending a continuation when a side outgrows its message; `finish` does the same until it
-lands. Every message id is stored with the side it shows, so a reaction maps back to the
-comparison even after a restart.
+both sides; `update` hands over the newest frame to a writer that brings every output message
+up to date, one write per pacer slot, editing only what changed and sending a continuation
+when a side outgrows its message; `finish` does the same until it lands. The writer waits for
+the pacer first and only then builds the message from the newest frame, so what Discord shows
+is never a frame that aged while waiting. Every message id is stored with the side it shows,
+so a reaction maps back to the comparison even after a restart.
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ NO_THREAD_POSTS = (
 )
 NO_THREAD_KIND = "This kind of channel has no threads, so the outputs follow here."
 
+# How often the core hands the view a new frame. The view paces its own writes and takes the
+# newest frame when one may go, so frames only need to be fresh, not rare.
+FRAME_INTERVAL = 0.05
+
+
+def _has_text(snapshot: CompareSnapshot) -> bool:
+    return any(side.text for side in snapshot.sides)
+
 
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, discord.HTTPException):
@@ -75,14 +85,17 @@ class ThreadView:
         self._surface: Surface | None = None
         self._notice: str | None = None
         self._sent: dict[tuple[Role | None, int], tuple[discord.Message, MessageSpec]] = {}
-        self._inflight: asyncio.Task[None] | None = None  # a send that must not be cut short
         self._starting: asyncio.Future[None] | None = None
+        self._latest: CompareSnapshot | None = None  # the newest frame the core handed over
+        self._writer: asyncio.Task[None] | None = None  # live writes; never cancelled mid-write
+        self._text_shown = False  # the first text of a comparison is written without delay
+        self._finishing = False
         self._comparison_id = 0
         self.first_message: discord.Message | None = None  # where the vote choices go
 
     @property
     def update_interval(self) -> float:
-        return self._ctx.runtime.settings.discord_edit_interval
+        return FRAME_INTERVAL
 
     @property
     def message_ids(self) -> list[int]:
@@ -101,6 +114,7 @@ class ThreadView:
         surface, self._notice = await self._open(snapshot)
         first = output_messages(snapshot, self._notice)[0]
         try:
+            await surface.pacer.wait()
             message = await surface.send(first)
         except discord.Forbidden as exc:
             if not isinstance(surface, ChannelSurface):
@@ -108,6 +122,7 @@ class ThreadView:
             log.warning("comparison #%d: posting in thread refused (%s)", self._comparison_id, exc)
             surface, self._notice = self._followups(), NO_THREAD_POSTS
             first = output_messages(snapshot, self._notice)[0]
+            await surface.pacer.wait()
             message = await surface.send(first)
         self._surface = surface
         await self._stored(first, message)
@@ -117,19 +132,28 @@ class ThreadView:
 
     async def update(self, snapshot: CompareSnapshot) -> None:
         self._prompt_checked(snapshot)
-        await self._sync(snapshot)
+        self._latest = snapshot
+        if self._surface is None or self._finishing:
+            return
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_live(), name="live /compare writes")
 
     async def finish(self, snapshot: CompareSnapshot) -> None:
         self._prompt_checked(snapshot)
         if self._starting is not None:
             await asyncio.gather(self._starting, return_exceptions=True)
+        self._latest = snapshot
+        self._finishing = True
         if self._surface is None:
             await self._tell_requester(
                 "twinbot could not post this comparison here; the operator log has details."
             )
             return
+        if self._writer is not None:
+            # A write in flight lands and is stored (not repeated); it may even be the final one.
+            await asyncio.wait({self._writer})
         try:
-            await self._sync(snapshot)
+            await self._write_until_current()
         except Exception as exc:
             if _retryable(exc):
                 raise NotDelivered(repr(exc)) from exc
@@ -168,15 +192,37 @@ class ThreadView:
         key = f"interaction:{self._interaction.id}"
         return FollowupSurface(self._interaction, self._ctx.pacers.get(key))
 
-    async def _sync(self, snapshot: CompareSnapshot) -> None:
-        """Edit each message whose text changed and send the ones that do not exist yet."""
+    async def _write_live(self) -> None:
+        try:
+            await self._write_until_current()
+        except Exception as exc:
+            # Not fatal: the next frame starts a new writer, which tries again at the next slot.
+            log.warning("comparison #%d: a live update failed: %r", self._comparison_id, exc)
+
+    async def _write_until_current(self) -> None:
+        """Write, one pacer slot at a time, until Discord shows the newest frame."""
         surface = self._surface
-        if surface is None:
-            return
-        if self._inflight is not None:
-            # A send from a frame that was cancelled: let it land and be stored, not repeated.
-            await asyncio.gather(self._inflight, return_exceptions=True)
-            self._inflight = None
+        while surface is not None and self._latest is not None:
+            if self._next_write(self._latest) is None:
+                return
+            await surface.pacer.wait(urgent=self._first_text(self._latest))
+            frame = self._latest  # the newest frame, taken once the write may go
+            spec = self._next_write(frame)
+            if spec is None:
+                return
+            sent = self._sent.get(spec.key)
+            if sent is None:
+                await self._stored(spec, await surface.send(spec))
+            else:
+                await edit(sent[0], spec)
+                self._sent[spec.key] = (sent[0], spec)
+            self._text_shown = self._text_shown or _has_text(frame)
+
+    def _first_text(self, snapshot: CompareSnapshot) -> bool:
+        return not self._text_shown and _has_text(snapshot)
+
+    def _next_write(self, snapshot: CompareSnapshot) -> MessageSpec | None:
+        """The first message that is missing or differs from what Discord shows."""
         specs = output_messages(snapshot, self._notice)
         current = {spec.key for spec in specs}
         # A continuation its side no longer reaches (the gate withheld the text) is blanked.
@@ -185,20 +231,9 @@ class ThreadView:
                 specs.append(vanished_message(snapshot, role, part))
         for spec in specs:
             sent = self._sent.get(spec.key)
-            if sent is None:
-                await self._send_new(surface, spec)
-            elif sent[1] != spec:
-                await edit(sent[0], spec, surface.pacer)
-                self._sent[spec.key] = (sent[0], spec)
-
-    async def _send_new(self, surface: Surface, spec: MessageSpec) -> None:
-        async def send_and_store() -> None:
-            await self._stored(spec, await surface.send(spec))
-
-        # Shielded: a message Discord created must be recorded, or the next frame sends it twice.
-        self._inflight = asyncio.create_task(send_and_store())
-        await asyncio.shield(self._inflight)
-        self._inflight = None
+            if sent is None or sent[1] != spec:
+                return spec
+        return None
 
     async def _stored(self, spec: MessageSpec, message: discord.Message) -> None:
         self._sent[spec.key] = (message, spec)

@@ -25,7 +25,7 @@ from adapters.slack_app.view import SlackCompareView
 from bot.chat.command import Parent
 from bot.chat.keeper import TaskKeeper
 from bot.chat.surface import MessageBook, ShowFailed
-from bot.domain import CompareSnapshot
+from bot.domain import CompareSnapshot, SafetyMode
 from bot.engine.compare import CompareView
 from bot.engine.demos import Demo
 
@@ -95,6 +95,9 @@ class CommandSurface:
             channel_id=call.channel_id,
             asked_by=call.user_name,
             intro=demo_intro(parent.demo),
+            # Streamed text cannot be taken back: only where the safety gate conceals nothing.
+            streams=bot.streams(call.team_id) if parent.mode is SafetyMode.OFF else None,
+            recipient=(call.user_id, call.team_id),
         )
         return _Started(self._view, bot, call)
 

@@ -12,6 +12,7 @@ from adapters.slack_app.pacing import Budget
 from adapters.slack_app.posting import PostPacer
 from adapters.slack_app.scheduler import UpdateScheduler
 from adapters.slack_app.seeding import ReactionSeeder
+from adapters.slack_app.streams import StreamLane
 from bot.chat.keeper import TaskKeeper
 from bot.chat.limits import RateLimiter, TokenBuckets
 from bot.chat.service import ChatService
@@ -40,6 +41,7 @@ class SlackContext:
         self.tasks = TaskKeeper()  # subcommands and /leaderboard after their ack
         self._schedulers: dict[str, UpdateScheduler] = {}
         self._seeders: dict[str, ReactionSeeder] = {}
+        self._streams: dict[str, StreamLane] = {}
 
     @property
     def limiter(self) -> RateLimiter:
@@ -52,6 +54,15 @@ class SlackContext:
             scheduler = UpdateScheduler(self.client, self.update_budget, name=team_id)
             self._schedulers[team_id] = scheduler
         return scheduler
+
+    def streams(self, team_id: str) -> StreamLane | None:
+        """The workspace's streaming lane, when TWINBOT_SLACK_STREAMS is on."""
+        if not self.runtime.settings.slack_streams:
+            return None
+        lane = self._streams.get(team_id)
+        if lane is None:
+            lane = self._streams[team_id] = StreamLane(self.client, name=team_id)
+        return lane
 
     def seeder(self, team_id: str) -> ReactionSeeder:
         """The workspace's reactions.add lane (Tier 3 as well, budgeted on its own)."""
@@ -75,3 +86,5 @@ class SlackContext:
             await scheduler.close()
         for seeder in self._seeders.values():
             await seeder.close()
+        for lane in self._streams.values():
+            await lane.close()

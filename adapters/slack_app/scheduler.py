@@ -59,6 +59,8 @@ class _Edit:
 
 
 class UpdateScheduler:
+    method = "chat.update"  # what the worker calls, for the log
+
     def __init__(
         self,
         client: AsyncWebClient,
@@ -194,13 +196,29 @@ class UpdateScheduler:
             self._turns.remove(edit.owner)
         self._turns.appendleft(edit.owner)  # it lost its turn to Slack, not to another owner
 
-    async def _send(self, edit: _Edit) -> None:
+    async def _call(self, edit: _Edit) -> None:
+        """The one Web API call that makes the message show `edit` (a subclass may change it)."""
         channel, ts = edit.key
         extra: dict[str, Any] = {} if edit.blocks is None else {"blocks": edit.blocks}
+        await self._client.chat_update(
+            channel=channel, ts=ts, text=edit.text, parse=PARSE, link_names=False, **extra
+        )
+
+    def _refused(self, edit: _Edit, exc: SlackApiError) -> None:
+        """Slack refused the edit for good: dropped and logged."""
+        self.stats.dropped += 1
+        log.warning(
+            "slack updates %s: %s of %s in %s refused (%s); dropped",
+            self.name,
+            self.method,
+            edit.key[1],
+            edit.key[0],
+            slack_error(exc),
+        )
+
+    async def _send(self, edit: _Edit) -> None:
         try:
-            await self._client.chat_update(
-                channel=channel, ts=ts, text=edit.text, parse=PARSE, link_names=False, **extra
-            )
+            await self._call(edit)
         except SlackApiError as exc:
             if is_rate_limited(exc):
                 wait = retry_after(exc)
@@ -211,14 +229,7 @@ class UpdateScheduler:
             elif exc.response.status_code >= 500:
                 self._retry_later(edit, f"HTTP {exc.response.status_code}")
             else:
-                self.stats.dropped += 1
-                log.warning(
-                    "slack updates %s: chat.update of %s in %s refused (%s); dropped",
-                    self.name,
-                    ts,
-                    channel,
-                    slack_error(exc),
-                )
+                self._refused(edit, exc)
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
             self._retry_later(edit, repr(exc))
         else:

@@ -1,7 +1,11 @@
 """The Slack CompareView: a parent message in the channel, each side's output in its thread.
 
 Live text goes through the workspace's UpdateScheduler (never straight to chat.update), new
-messages through the channel's PostPacer. Every message's ts is stored for the votes.
+messages through the channel's PostPacer. With a StreamLane, a side whose reply fits one
+message streams instead (chat.startStream, escaped appends through the lane's own scheduler)
+while the budget allows; at the end, or as soon as a stream cannot go on, its stream is stopped
+and the side's usual reply replaces it by chat.update. Every message's ts is stored for the
+votes.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 from adapters.slack_app.posting import PostPacer, transient
 from adapters.slack_app.safety_texts import reveal_value
 from adapters.slack_app.scheduler import UpdateScheduler
+from adapters.slack_app.streams import StreamLane, stream_title
 from adapters.slack_app.texts import (
     Reply,
     hidden_part_text,
@@ -39,6 +44,8 @@ class SlackCompareView:
         channel_id: str,
         asked_by: str = "",
         intro: str | None = None,
+        streams: StreamLane | None = None,
+        recipient: tuple[str, str] = ("", ""),  # the requester's user and team ids
     ) -> None:
         self._posts = posts
         self._updates = updates
@@ -51,12 +58,18 @@ class SlackCompareView:
         self.replies: dict[Role, list[str]] = {Role.BASE: [], Role.INSTRUCT: []}
         self._shown: dict[str, Reply] = {}  # ts -> what was last posted or submitted
         self._syncing: asyncio.Task[None] | None = None
+        self._streams = streams
+        self._recipient = recipient
+        self._streamed: dict[Role, str] = {}  # sides whose reply is a live stream: its ts
 
     @property
     def update_interval(self) -> float:
         # Handing text to the scheduler is cheap; it decides when Slack sees it. Offering a
         # frame per budget slot keeps the text it sends as fresh as the budget allows.
-        return self._updates.budget.spacing
+        spacing = self._updates.budget.spacing
+        if self._streams is not None:
+            spacing = min(spacing, self._streams.appends.budget.spacing)
+        return spacing
 
     async def start(self, snapshot: CompareSnapshot) -> None:
         # Shielded like `update`: stopped mid-post, the parent and replies Slack already made
@@ -86,6 +99,7 @@ class SlackCompareView:
         if self.parent_ts is None or self.comparison_id is None:
             return  # start() failed: nothing to show (the caller tells the user why)
         try:
+            await self._end_streams()
             await self._sync(snapshot)
             # The parent changes only for what is known at the end: a flagged prompt, or a
             # notice from the core (say, the comparison could not be saved).
@@ -123,6 +137,12 @@ class SlackCompareView:
             Reply(hidden_part_text(side, part, blind_letter))
             for part in range(len(wanted), len(replies))
         ]
+        if self._streams is not None and not replies and len(wanted) == 1:
+            await self._open_stream(side, blind_letter)
+        if side.role in self._streamed:
+            if self._stream_goes_on(side, wanted):
+                return
+            await self._end_streams()  # from here on, chat.update with the whole text
         for part, reply in enumerate(wanted):
             if part < len(replies):
                 self._edit(replies[part], reply)
@@ -133,6 +153,41 @@ class SlackCompareView:
             replies.append(ts)
             self._shown[ts] = reply
             await self._book.message(self.channel_id, ts, side.role, part, "output")
+
+    async def _open_stream(self, side: SideSnapshot, blind_letter: str | None) -> None:
+        assert self._streams is not None and self.parent_ts is not None
+        assert self.comparison_id is not None
+        user, team = self._recipient
+        title = stream_title(side, blind_letter)
+        ts = await self._streams.start(self.channel_id, self.parent_ts, title, user=user, team=team)
+        if ts is None:
+            return  # no room in the budget, or refused: this side posts as usual
+        self.replies[side.role].append(ts)
+        self._streamed[side.role] = ts
+        await self._book.message(self.channel_id, ts, side.role, 0, "output")
+
+    def _stream_goes_on(self, side: SideSnapshot, wanted: list[Reply]) -> bool:
+        """Hand the side's newest text to the stream, unless it cannot take it."""
+        assert self._streams is not None and self.comparison_id is not None
+        ts = self._streamed[side.role]
+        appends = self._streams.appends
+        if len(wanted) > 1 or (self.channel_id, ts) in appends.broken:
+            return False
+        if side.text:
+            appends.submit(self.comparison_id, self.channel_id, ts, side.text)
+        return True
+
+    async def _end_streams(self) -> None:
+        """Deliver what the streams were given, stop them; their messages then take the
+        sides' usual replies by chat.update."""
+        if not self._streamed:
+            return
+        assert self._streams is not None and self.comparison_id is not None
+        await self._streams.appends.settle(self.comparison_id)
+        for role, ts in list(self._streamed.items()):
+            del self._streamed[role]
+            await self._streams.stop(self.channel_id, ts)
+            self._shown.pop(ts, None)  # unknown to chat.update: the next _edit sends it all
 
     def _edit(self, ts: str, reply: Reply) -> None:
         """Hand a changed message to the scheduler (it sends the latest when the budget allows)."""

@@ -15,6 +15,7 @@ import pydantic
 
 from bot.domain import CompareRequest, Role, SideStats
 from bot.engine.line_safe import LineSafeTransport, SurrogateMender
+from bot.engine.pools import DEFAULT_CONNECTIONS, CountingTransport, PoolState
 from bot.errors import (
     BackendBusy,
     BackendError,
@@ -73,16 +74,23 @@ def canonical_tag(tag: str) -> str:
 
 
 class OllamaBackend:
-    def __init__(self, host: str, timeouts: Timeouts) -> None:
+    def __init__(
+        self, host: str, timeouts: Timeouts, connections: int = DEFAULT_CONNECTIONS
+    ) -> None:
         self.host = normalize_host(host)
         self._timeouts = timeouts
         # Reads are bounded by our own first-token and total deadlines, not by httpx.
         http_timeout = httpx.Timeout(timeouts.total, connect=timeouts.connect)
-        # The transport keeps NDJSON lines whole when a model writes U+0085 (see line_safe).
+        # A stream holds its connection to the end: the pool is sized for every running side
+        # (see pools). The transport keeps NDJSON lines whole when a model writes U+0085.
+        self._pool = CountingTransport("ollama", connections)
         self._client = ollama.AsyncClient(
-            host=self.host, timeout=http_timeout, transport=LineSafeTransport()
+            host=self.host, timeout=http_timeout, transport=LineSafeTransport(self._pool)
         )
         self._http = httpx.AsyncClient(base_url=self.host, timeout=http_timeout)
+
+    def pool(self) -> PoolState:
+        return self._pool.state()
 
     async def close(self) -> None:
         await self._client.close()  # type: ignore[no-untyped-call]  # untyped upstream

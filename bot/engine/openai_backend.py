@@ -23,6 +23,7 @@ from dotenv import dotenv_values
 from bot.domain import CompareRequest, Role, SideStats
 from bot.engine.backend import TextSink, Timeouts, note_unshown
 from bot.engine.line_safe import SurrogateMender
+from bot.engine.pools import DEFAULT_CONNECTIONS, CountingTransport, PoolState
 from bot.errors import (
     BackendBusy,
     BackendError,
@@ -131,17 +132,24 @@ class OpenAIBackend:
         timeouts: Timeouts,
         api_key: str | None = None,
         api_key_env: str | None = None,
+        connections: int = DEFAULT_CONNECTIONS,
     ) -> None:
         self.host = endpoint.rstrip("/")
         self._timeouts = timeouts
         self._api_key_env = api_key_env
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # A stream holds its connection to the end: the pool is sized for every running side.
+        self._pool = CountingTransport(self.host, connections)
         # Reads are bounded by our own first-token and total deadlines, not by httpx.
         self._http = httpx.AsyncClient(
             base_url=self.host + "/",
             headers=headers,
+            transport=self._pool,
             timeout=httpx.Timeout(timeouts.total, connect=timeouts.connect),
         )
+
+    def pool(self) -> PoolState:
+        return self._pool.state()
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -9,17 +9,23 @@ from collections.abc import Iterable
 from bot.domain import BackendKind, CompareRequest, ModelPair, Role, SideStats
 from bot.engine.backend import Backend, OllamaBackend, TextSink, Timeouts, canonical_tag
 from bot.engine.openai_backend import OpenAIBackend, api_key_from_env
+from bot.engine.pools import DEFAULT_CONNECTIONS, PoolState
 
 
 class RoutingBackend:
     """A Backend that dispatches `run_side` by the request's pair."""
 
     def __init__(
-        self, ollama: OllamaBackend, timeouts: Timeouts, pairs: Iterable[ModelPair] = ()
+        self,
+        ollama: OllamaBackend,
+        timeouts: Timeouts,
+        pairs: Iterable[ModelPair] = (),
+        connections: int = DEFAULT_CONNECTIONS,
     ) -> None:
         self.ollama = ollama
         self.host = ollama.host
         self._timeouts = timeouts
+        self._connections = connections  # per OpenAI-compatible endpoint, as for Ollama
         # One client per (endpoint, key variable): its connections are reused across comparisons.
         self._servers: dict[tuple[str, str | None], OpenAIBackend] = {}
         for pair in pairs:
@@ -43,9 +49,14 @@ class RoutingBackend:
                 self._timeouts,
                 api_key=api_key_from_env(api_key_env),
                 api_key_env=api_key_env,
+                connections=self._connections,
             )
             self._servers[key] = server
         return server
+
+    def pools(self) -> list[PoolState]:
+        """Each model server's connections: in use, and requests waiting for one."""
+        return [self.ollama.pool(), *(server.pool() for server in self._servers.values())]
 
     @property
     def openai_servers(self) -> list[OpenAIBackend]:

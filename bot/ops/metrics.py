@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from bot.domain import CompareSnapshot, SideStatus
+from bot.engine.pools import PoolState
 
 _LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
 
@@ -44,13 +47,20 @@ class Metrics:
             "twinbot_queue_waiting", "Comparisons waiting for a place", registry=self.registry
         )
         self.queue_running = Gauge(
-            "twinbot_queue_running", "Comparisons running against the model server",
+            "twinbot_queue_running",
+            "Comparisons admitted to run (their streams may still wait for a connection: "
+            "see twinbot_model_requests_waiting_for_connection)",
             registry=self.registry,
         )  # fmt: skip
 
     def watch_queue(self, waiting: Callable[[], float], running: Callable[[], float]) -> None:
         self.queue_waiting.set_function(waiting)
         self.queue_running.set_function(running)
+
+    def watch_connections(self, pools: Callable[[], Iterable[PoolState]]) -> None:
+        """Per model-server client: requests holding a connection, requests waiting for one,
+        and the pool's size; read at each scrape."""
+        self.registry.register(_PoolCollector(pools))
 
     def observe_comparison(self, final: CompareSnapshot, status: str) -> None:
         self.comparisons.labels(final.request.requester.platform, status).inc()
@@ -64,3 +74,25 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _PoolCollector(Collector):
+    def __init__(self, pools: Callable[[], Iterable[PoolState]]) -> None:
+        self._pools = pools
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        families: tuple[tuple[str, str, Callable[[PoolState], int]], ...] = (
+            ("twinbot_model_requests_open", "Model requests holding a connection (a stream "
+             "holds one to its end)", lambda p: p.open),
+            ("twinbot_model_requests_waiting_for_connection", "Model requests waiting for a "
+             "free connection in twinbot's pool (0 when the pool follows the queue)",
+             lambda p: p.waiting),
+            ("twinbot_model_connection_pool_size", "Connections a model-server client may open",
+             lambda p: p.size),
+        )  # fmt: skip
+        states = list(self._pools())
+        for name, doc, value in families:
+            family = GaugeMetricFamily(name, doc, labels=["server"])
+            for state in states:
+                family.add_metric([state.server], float(value(state)))
+            yield family

@@ -13,6 +13,7 @@ import httpx
 import ollama
 
 from bot.engine.backend import Timeouts, map_response_error, normalize_host
+from bot.engine.pools import DEFAULT_CONNECTIONS, CountingTransport, PoolState
 from bot.errors import BackendError, BackendTimeout, BackendUnreachable
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,21 @@ def parse_verdict(answer: str) -> Verdict:
 
 
 class Guard:
-    def __init__(self, host: str, model: str, timeouts: Timeouts) -> None:
+    def __init__(
+        self, host: str, model: str, timeouts: Timeouts, connections: int = DEFAULT_CONNECTIONS
+    ) -> None:
         self.model = model
         self.host = normalize_host(host)
         self.timeout = timeouts.total
+        self._pool = CountingTransport("guard", connections)
         self._client = ollama.AsyncClient(
-            host=self.host, timeout=httpx.Timeout(timeouts.total, connect=timeouts.connect)
+            host=self.host,
+            timeout=httpx.Timeout(timeouts.total, connect=timeouts.connect),
+            transport=self._pool,
         )
+
+    def pool(self) -> PoolState:
+        return self._pool.state()
 
     async def close(self) -> None:
         await self._client.close()  # type: ignore[no-untyped-call]  # untyped upstream

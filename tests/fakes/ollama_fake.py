@@ -122,6 +122,9 @@ class OllamaFake:
         self.active_streams = 0
         self.peak_streams = 0
         self.on_stream_start: Callable[[str], None] | None = None
+        # When a list: (loop time, model, text) of every chunk as it is sent (benchmarks time
+        # how long a token takes to reach the screen).
+        self.chunk_log: list[tuple[float, str, str]] | None = None
         self._active_threads: list[int] = []
         self._dying: dict[str, asyncio.Event] = {}
         self._runner: web.AppRunner | None = None
@@ -370,6 +373,8 @@ class OllamaFake:
                     continue
                 if pending:
                     answer.pieces.append(pending)
+                    if self.chunk_log is not None:
+                        self.chunk_log.append((asyncio.get_running_loop().time(), model, pending))
                     yield pending
                     pending = ""
                 if stopped:

@@ -35,6 +35,26 @@ BLOCKS_LIMIT = 50
 ACK_DEADLINE = 3.0  # Slack shows the user an error past this
 RESPONSE_URL_USES = 5  # a response_url takes at most 5 posts
 TIER3 = ("chat.update", "reactions.add")  # about 50 a minute per workspace, per method
+# The streaming methods (slack-sdk 3.47.0; docs.slack.dev method pages): chat.appendStream is
+# Tier 4 (100+ a minute), chat.stopStream Tier 2 (20+); chat.startStream's page names no tier
+# that could be checked here, so the fake takes Tier 2 like its twin chat.stopStream.
+STREAM_LIMITS = {"chat.startStream": 20, "chat.appendStream": 100, "chat.stopStream": 20}
+MARKDOWN_LIMIT = 12_000  # markdown_text per call, every streaming method
+
+
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # a backslash escape: the character shows as is
+_LIVE_MARKUP = re.compile(r"<[^<>]*>|\]\(")  # Slack's <…> forms; a markdown link or image
+_AUTOLINKED = re.compile(r"[a-z][a-z0-9+.-]*://|www\.|@(?:here|channel|everyone)\b", re.I)
+
+
+def live_markdown(text: str) -> list[str]:
+    """What in streamed `markdown_text` Slack could render live: a `<…>` mention, link or
+    command or a markdown link or image not escaped (Slack documents the backslash escape),
+    and in the text as shown, a bare URL or a broadcast word (Slack links those by itself).
+    Slack's pages do not say how streamed markdown treats mentions, so the fake takes every
+    such form as live."""
+    shown = _ESCAPED.sub(r"\1", text)
+    return _LIVE_MARKUP.findall(_ESCAPED.sub("\x00", text)) + _AUTOLINKED.findall(shown)
 
 
 @dataclass
@@ -65,6 +85,8 @@ class Message:
     reactions: list[str] = field(default_factory=list)  # names the bot added
     deleted: bool = False
     files: list[str] = field(default_factory=list)  # ids of files shared with this message
+    streaming: bool = False  # started by chat.startStream and not stopped (or expired) yet
+    stream_started: float = 0.0  # time.monotonic() of chat.startStream
 
 
 @dataclass
@@ -136,11 +158,15 @@ class SlackFake:
         post_rate: float = 1.0,  # chat.postMessage per second per channel ...
         post_burst: int = 5,  # ... with this burst allowance (token bucket)
         long_text: Literal["error", "truncate"] = "error",  # >40k: msg_too_long or truncate+warn
+        stream_limits: dict[str, int] | None = None,  # per method, per `update_window`
+        stream_ttl: float | None = None,  # a stream not stopped by then stops taking appends
     ) -> None:
         # Tier 3 methods (chat.update, reactions.add) share these figures, each method with
         # its own sliding window per workspace, as Slack counts them.
         self.update_limit, self.update_window = update_limit, update_window
         self.post_rate, self.post_burst, self.long_text = post_rate, post_burst, long_text
+        self.stream_limits = {**STREAM_LIMITS, **(stream_limits or {})}
+        self.stream_ttl = stream_ttl
         self.team_id, self.team_domain, self.app_id = "T0TWINBOT", "twinbot-test", "A0TWINBOT"
         self.bot_user_id, self.bot_id = "U0TWINBOT", "B0TWINBOT"
         self.user_id = "U0HUMAN01"  # default human for commands and reactions
@@ -172,6 +198,9 @@ class SlackFake:
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
+            "chat.startStream": self._start_stream,
+            "chat.appendStream": self._append_stream,
+            "chat.stopStream": self._stop_stream,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.delete": self._delete,
             "reactions.add": self._reactions_add,
@@ -316,11 +345,12 @@ class SlackFake:
     def _rate_wait(self, call: ApiCall) -> float:
         """Seconds until the call would be allowed; 0 = allowed (and counted)."""
         now = time.monotonic()
-        if call.method in TIER3:  # one sliding window per method and workspace
+        limit = self.update_limit if call.method in TIER3 else self.stream_limits.get(call.method)
+        if limit is not None:  # one sliding window per method and workspace
             hits = self._tier3_hits.setdefault(call.method, deque())
             while hits and now - hits[0] >= self.update_window:
                 hits.popleft()
-            if len(hits) >= self.update_limit:
+            if len(hits) >= limit:
                 return hits[0] + self.update_window - now
             hits.append(now)
         elif call.method == "chat.postMessage":  # token bucket per channel
@@ -444,6 +474,86 @@ class SlackFake:
         m.history.append((m.text, m.blocks))
         msg, ch = self._message_json(m), m.channel
         return {"ok": True, "channel": ch, "ts": m.ts, "text": m.text, "message": msg, **extra}
+
+    # ---- streaming (chat.startStream / appendStream / stopStream) ---------------------------
+
+    @staticmethod
+    def _missing(field_name: str) -> _Fail:
+        meta = {"messages": [f"[ERROR] missing required field: {field_name}"]}
+        return _Fail("invalid_arguments", response_metadata=meta)
+
+    def _markdown(self, p: JSON, *, required: bool) -> str:
+        """The text a streaming call appends: `markdown_text`, then any markdown_text chunks."""
+        pieces = [str(p["markdown_text"])] if p.get("markdown_text") else []
+        chunks = p.get("chunks") or []
+        if isinstance(chunks, str):
+            try:
+                chunks = json.loads(chunks)
+            except ValueError:
+                raise _Fail("invalid_chunks") from None
+        for chunk in chunks:
+            if not isinstance(chunk, dict) or not chunk.get("type"):
+                raise _Fail("invalid_chunks")
+            if chunk["type"] == "markdown_text":
+                pieces.append(str(chunk.get("text", "")))
+        text = "".join(pieces)
+        if required and not text:
+            raise self._missing("markdown_text")
+        if len(str(p.get("markdown_text") or "")) > MARKDOWN_LIMIT:
+            meta = {"messages": [f"[ERROR] must be less than {MARKDOWN_LIMIT + 1} characters"]}
+            raise _Fail("invalid_arguments", response_metadata=meta)
+        return text
+
+    def _streaming(self, p: JSON) -> Message:
+        m = self._find(p)
+        if m.user != self.bot_user_id:
+            raise _Fail("cant_update_message")
+        expired = self.stream_ttl is not None
+        if expired and time.monotonic() - m.stream_started > (self.stream_ttl or 0.0):
+            m.streaming = False
+        if not m.streaming:
+            raise _Fail("message_not_in_streaming_state")
+        return m
+
+    def _start_stream(self, p: JSON) -> JSON:
+        ch = self._channel(p)
+        thread_ts = str(p.get("thread_ts") or "")
+        if not thread_ts:
+            raise self._missing("thread_ts")  # streamed messages are replies to a request
+        if not re.fullmatch(r"\d+\.\d+", thread_ts):
+            raise _Fail("invalid_thread_ts")
+        if not ch.id.startswith("D"):  # outside a DM Slack must know who asked
+            for needed in ("recipient_user_id", "recipient_team_id"):
+                if not p.get(needed):
+                    raise self._missing(needed)
+        text = self._markdown(p, required=False)
+        ts = self._next_ts()
+        m = Message(ch.id, ts, text, None, thread_ts, self.bot_user_id, [(text, None)])
+        m.streaming, m.stream_started = True, time.monotonic()
+        ch.messages[ts] = m
+        return {"ok": True, "channel": ch.id, "ts": ts}
+
+    def _append_stream(self, p: JSON) -> JSON:
+        m = self._streaming(p)
+        m.text += self._markdown(p, required=True)
+        m.history.append((m.text, m.blocks))
+        return {"ok": True, "channel": m.channel, "ts": m.ts}
+
+    def _stop_stream(self, p: JSON) -> JSON:
+        m = self._streaming(p)
+        m.text += self._markdown(p, required=False)
+        blocks = p.get("blocks")
+        if isinstance(blocks, str):
+            try:
+                blocks = json.loads(blocks)
+            except ValueError:
+                raise _Fail("invalid_blocks_format") from None
+        if blocks is not None:
+            self._check_blocks(blocks)
+            m.blocks = blocks  # rendered below the streamed text
+        m.streaming = False
+        m.history.append((m.text, m.blocks))
+        return {"ok": True, "channel": m.channel, "ts": m.ts, "message": self._message_json(m)}
 
     def _post_ephemeral(self, p: JSON) -> JSON:
         self._channel(p)

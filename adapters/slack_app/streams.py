@@ -1,0 +1,160 @@
+"""Live text by Slack's streaming methods, inside their budgets, with chat.update behind them.
+
+A side may stream: `chat.startStream` opens its reply, `chat.appendStream` adds the escaped
+new text (Tier 4: about 100 a minute per workspace, a budget of its own beside chat.update's),
+`chat.stopStream` closes it. Starting and stopping are Tier 2 (about 20 a minute each), so a
+side streams only when the workspace's start budget has room at that moment; otherwise, and
+whenever a stream fails (refused, expired: `message_not_in_streaming_state`), the side goes on
+by chat.update with its whole text, as it would without streams. Appended text is escaped by
+`markdown_text.escape_markdown`, so no mention, link or markup of the model's is live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack_app.markdown_text import escape_markdown
+from adapters.slack_app.pacing import Budget
+from adapters.slack_app.posting import slack_error
+from adapters.slack_app.scheduler import MessageKey, UpdateScheduler, _Edit
+from bot.domain import SideSnapshot
+from bot.text.render import ROLE_LABELS
+
+log = logging.getLogger(__name__)
+
+# Below Slack's floors (Tier 4: 100+, Tier 2: 20+ a minute), as the update budget is.
+APPEND_BUDGET = Budget(90, 60.0)
+START_STOP_BUDGET = Budget(18, 60.0)
+
+
+def stream_title(side: SideSnapshot, blind_letter: str | None) -> str:
+    """A streamed reply's first line, in markdown (the model's name escaped like its text)."""
+    if blind_letter is not None:
+        return f"**{escape_markdown(blind_letter)}**\n\n"
+    return f"**{ROLE_LABELS[side.role]}** · {escape_markdown(side.model)}\n\n"
+
+
+class AppendScheduler(UpdateScheduler):
+    """The update scheduler's pacing, fairness and latest-wins, appending instead of
+    replacing: a submitted text is the side's whole raw text, and what goes out is the escaped
+    part Slack has not seen yet. A message whose stream Slack refused is `broken`."""
+
+    method = "chat.appendStream"
+
+    def __init__(self, client: AsyncWebClient, budget: Budget, *, name: str = "") -> None:
+        super().__init__(client, budget, name=name)
+        self._shown: dict[MessageKey, int] = {}  # characters of raw text already appended
+        self.broken: set[MessageKey] = set()
+
+    def forget(self, key: MessageKey) -> None:
+        self._shown.pop(key, None)
+        self.broken.discard(key)
+
+    async def _call(self, edit: _Edit) -> None:
+        if edit.key in self.broken:
+            return
+        channel, ts = edit.key
+        done = self._shown.get(edit.key, 0)
+        delta = escape_markdown(edit.text, done)
+        if delta:
+            await self._client.chat_appendStream(channel=channel, ts=ts, markdown_text=delta)
+        self._shown[edit.key] = len(edit.text)
+
+    def _refused(self, edit: _Edit, exc: SlackApiError) -> None:
+        super()._refused(edit, exc)
+        self.broken.add(edit.key)
+
+
+class _Window:
+    """At most `budget.calls` calls in any `budget.window` seconds; asked, never waited for."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self._calls: deque[float] = deque()
+
+    def take(self) -> bool:
+        return self._room() <= 0 and self._mark()
+
+    async def wait(self) -> None:
+        while True:
+            delay = self._room()
+            if delay <= 0:
+                self._mark()
+                return
+            await asyncio.sleep(delay)
+
+    def _room(self) -> float:
+        """Seconds until a call fits (0: now)."""
+        now = asyncio.get_running_loop().time()
+        while self._calls and now - self._calls[0] >= self.budget.window:
+            self._calls.popleft()
+        if len(self._calls) < self.budget.calls:
+            return 0.0
+        return self._calls[0] + self.budget.window - now
+
+    def _mark(self) -> bool:
+        self._calls.append(asyncio.get_running_loop().time())
+        return True
+
+
+class StreamLane:
+    """One workspace's streams: starts that never wait (no room: no stream), appends through
+    an AppendScheduler, stops that may wait for their budget."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        name: str = "",
+        appends: Budget = APPEND_BUDGET,
+        starts: Budget = START_STOP_BUDGET,
+    ) -> None:
+        self._client = client
+        self.name = name
+        self.appends = AppendScheduler(client, appends, name=name)
+        self._starts = _Window(starts)
+        self._stops = _Window(starts)  # Tier 2 as well, counted on its own
+        self.started = self.fallbacks = 0
+
+    async def start(
+        self, channel: str, thread_ts: str, first: str, *, user: str, team: str
+    ) -> str | None:
+        """A streamed reply under `thread_ts` showing `first` (markdown, already safe), or None
+        when the budget has no room or Slack refuses: the caller then posts as usual."""
+        if not self._starts.take():
+            return None
+        try:
+            answer = await self._client.chat_startStream(
+                channel=channel,
+                thread_ts=thread_ts,
+                markdown_text=first,
+                recipient_user_id=user,
+                recipient_team_id=team,
+            )
+        except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            why = slack_error(exc) if isinstance(exc, SlackApiError) else repr(exc)
+            log.warning("slack streams %s: chat.startStream refused (%s)", self.name, why)
+            self.fallbacks += 1
+            return None
+        self.started += 1
+        return str(answer["ts"])
+
+    async def stop(self, channel: str, ts: str) -> None:
+        """Close a stream (its message then takes chat.update); a failure is only logged: the
+        final chat.update that follows shows the whole text either way."""
+        self.appends.forget((channel, ts))
+        await self._stops.wait()  # one stop per start: this rarely waits
+        try:
+            await self._client.chat_stopStream(channel=channel, ts=ts)
+        except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            why = slack_error(exc) if isinstance(exc, SlackApiError) else repr(exc)
+            log.info("slack streams %s: chat.stopStream of %s: %s", self.name, ts, why)
+
+    async def close(self) -> None:
+        await self.appends.close()

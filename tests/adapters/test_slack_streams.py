@@ -1,0 +1,119 @@
+"""Sides streamed by chat.startStream/appendStream/stopStream, and chat.update when they cannot."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from bot.config import Settings
+from tests.adapters.slack_harness import Slack, side_output, slack_bot
+from tests.conftest import SMALL_PAIR
+from tests.fakes.ollama_fake import OllamaFake, Script
+from tests.fakes.slack_fake import live_markdown
+
+BASE, INSTRUCT = SMALL_PAIR
+GUARD = "llama-guard3:1b"
+HOSTILE = ["<!channel> ", "[win](https://evil.example) ", "@here ", "www.e.example ", "**b** "]
+BASE_TOKENS = [HOSTILE[n % len(HOSTILE)] for n in range(20)]
+INSTRUCT_TOKENS = [f"i{n} " for n in range(20)]
+
+
+def shown(markdown: str) -> str:
+    return re.sub(r"\\(.)", r"\1", markdown, flags=re.DOTALL).replace("\u200b", "")
+
+
+def script(ollama: OllamaFake) -> None:
+    ollama.script(BASE, Script(tokens=BASE_TOKENS, delay=0.1))
+    ollama.script(INSTRUCT, Script(tokens=INSTRUCT_TOKENS, delay=0.1))
+
+
+def assert_usual_final_replies(slack: Slack) -> None:
+    [parent] = slack.parents()
+    replies = slack.replies(parent)
+    assert len(replies) == 2  # one message a side: the streamed one became the reply
+    base, base_footer, _ = side_output(replies, "Base")
+    instruct, instruct_footer, _ = side_output(replies, "Instruct")
+    assert (base, instruct) == ("".join(BASE_TOKENS), "".join(INSTRUCT_TOKENS))
+    assert base_footer and base_footer.startswith(":white_check_mark:")
+    assert instruct_footer and instruct_footer.startswith(":white_check_mark:")
+
+
+async def test_each_side_streams_disarmed_text_and_ends_as_its_usual_reply(
+    make_settings: Callable[..., Settings], ollama: OllamaFake
+) -> None:
+    script(ollama)
+    async with slack_bot(make_settings(ollama_host=ollama.url, slack_streams=True)) as slack:
+        await slack.command("a story")
+        await slack.settled(within=15)
+        fake = slack.fake
+        starts = fake.calls_to("chat.startStream")
+        appends = [c for c in fake.calls_to("chat.appendStream") if c.response.get("ok")]
+        assert len(starts) == 2 and all(c.response["ok"] for c in starts)
+        assert appends, "no live text was streamed"
+        assert {c.params["recipient_user_id"] for c in starts} == {fake.user_id}
+        for call in starts + appends:
+            text = str(call.params.get("markdown_text", ""))
+            assert live_markdown(text) == [], text
+        # What the base stream showed, title aside, is the model's text as written.
+        [base_start] = [c for c in starts if "Base" in c.params["markdown_text"]]
+        base_ts = base_start.response["ts"]
+        streamed = "".join(
+            str(c.params["markdown_text"]) for c in appends if c.params["ts"] == base_ts
+        )
+        assert shown(streamed) == "".join(BASE_TOKENS)
+        assert len(fake.calls_to("chat.stopStream")) == 2
+        assert fake.ratelimited_total == 0
+        assert_usual_final_replies(slack)
+
+
+async def test_a_refused_stream_start_posts_and_updates_as_usual(
+    make_settings: Callable[..., Settings], ollama: OllamaFake
+) -> None:
+    script(ollama)
+    async with slack_bot(make_settings(ollama_host=ollama.url, slack_streams=True)) as slack:
+        slack.fake.fail_next("chat.startStream", times=2, error="invalid_arguments")
+        await slack.command("a story")
+        await slack.settled(within=15)
+        assert slack.fake.calls_to("chat.appendStream") == []
+        assert len(slack.fake.calls_to("chat.update")) >= 2
+        assert_usual_final_replies(slack)
+
+
+async def test_an_expired_stream_goes_on_by_chat_update(
+    make_settings: Callable[..., Settings], ollama: OllamaFake
+) -> None:
+    script(ollama)
+    settings = make_settings(ollama_host=ollama.url, slack_streams=True)
+    async with slack_bot(settings, fake_options={"stream_ttl": 0.0}) as slack:
+        await slack.command("a story")
+        await slack.settled(within=15)
+        errors = {c.error for c in slack.fake.calls_to("chat.appendStream")}
+        assert errors == {"message_not_in_streaming_state"}
+        assert slack.fake.ratelimited_total == 0
+        assert_usual_final_replies(slack)
+
+
+async def test_streams_stay_off_unless_asked_for(
+    make_settings: Callable[..., Settings], ollama: OllamaFake
+) -> None:
+    script(ollama)
+    async with slack_bot(make_settings(ollama_host=ollama.url)) as slack:
+        await slack.command("a story")
+        await slack.settled(within=15)
+        assert slack.fake.calls_to("chat.startStream") == []
+        assert_usual_final_replies(slack)
+
+
+async def test_a_channel_whose_gate_conceals_text_never_streams(
+    make_settings: Callable[..., Settings], ollama: OllamaFake
+) -> None:
+    """Streamed text cannot be taken back, so spoiler mode keeps chat.update."""
+    ollama.models.add(GUARD)
+    ollama.script(GUARD, Script(tokens=["safe"]))
+    script(ollama)
+    settings = make_settings(ollama_host=ollama.url, slack_streams=True, safety_default="spoiler")
+    async with slack_bot(settings) as slack:
+        await slack.command("a story")
+        await slack.settled(within=15)
+        assert slack.fake.calls_to("chat.startStream") == []
+        assert len(slack.replies(slack.parents()[0])) == 2
