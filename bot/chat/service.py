@@ -220,8 +220,13 @@ class _Run:
         view = _Delivering(surface, surface.output_view(self._parent, book), service, journal)
         created = datetime.now(UTC)
         try:
+            # The place is the model server's: it is given back once both models are done, not
+            # when the last edit lands (Slack's final edits may wait for Tier 3 slots).
             final = await compare.run(
-                admitted.request, service.gate(view, self._parent.mode), journal
+                admitted.request,
+                service.gate(view, self._parent.mode),
+                journal,
+                on_generated=admitted.place.release,
             )
         finally:
             if view.seeding is not None:  # the choices, while the outputs stream

@@ -104,8 +104,14 @@ class CompareService:
             await asyncio.gather(*(journal.settle() for journal in set(self._journals)))
 
     async def run(
-        self, request: CompareRequest, view: CompareView, journal: Journal | None = None
+        self,
+        request: CompareRequest,
+        view: CompareView,
+        journal: Journal | None = None,
+        on_generated: Callable[[], None] | None = None,
     ) -> CompareSnapshot:
+        """Both sides at once through `view`; `on_generated` is called as soon as both models
+        are done (the model server is free again while the final text is still shown)."""
         journal = journal or self.journal(request)
         # A locked database delays the record, never the comparison: it starts unsaved.
         await journal.open(OPEN_WAIT)
@@ -132,6 +138,8 @@ class CompareService:
                     for state in states.values()
                 ]
                 await asyncio.gather(*sides)
+                if on_generated is not None:
+                    on_generated()
             finally:
                 renders.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -232,6 +232,21 @@ async def test_a_final_text_is_retried_until_it_lands(chat_settings: Callable[..
         assert view.final.finished and view.final.base.text
 
 
+async def test_the_place_is_given_back_when_the_models_are_done_not_when_the_text_lands(
+    chat_settings: Callable[..., Settings],
+):
+    async with chat_service(chat_settings(max_running=1)) as chat:
+        slow_to_show = RecordingSurface(finish_failures=2)  # the platform is slow to take it
+        await chat.compare("first", surface=slow_to_show)
+        await wait_until(lambda: bool(slow_to_show.view and slow_to_show.view.finals), within=10.0)
+        assert slow_to_show.view is not None
+        assert slow_to_show.view.final is None  # the final text is still being retried...
+        assert chat.runtime.queue.running == 0  # ...while the model server is free already
+        next_one = await chat.compare("second", user="U2")
+        assert not next_one.of("acknowledge")[0].queued  # it starts at once
+        await chat.settled(within=20)
+
+
 async def test_a_final_text_is_retried_only_until_the_shutdown_grace_ends(
     chat_settings: Callable[..., Settings], ollama: OllamaFake
 ):
