@@ -25,6 +25,7 @@ from bot.domain import Requester, Role
 from bot.engine.catalog import load_catalog
 from bot.engine.requests import build_request
 from bot.runtime import open_runtime
+from tests.vocabularies import VOCABULARIES
 
 
 async def start_fake(
@@ -54,7 +55,7 @@ async def bench(
             )
             catalog = load_catalog(settings.prompts_dir)
             request = build_request(settings, catalog, Requester("bench", "u"), "Once upon a time")
-            async with open_runtime(settings) as runtime:
+            async with open_runtime(settings, VOCABULARIES) as runtime:
                 slower_role = Role.INSTRUCT if instruct_tps < base_tps else Role.BASE
                 alone, ratios, lags_mean, lags_max, cpu = [], [], [], [], []
                 for _ in range(runs):

@@ -34,6 +34,7 @@ from bot.domain import Requester
 from bot.engine.catalog import load_catalog
 from bot.engine.requests import build_request
 from bot.store.sqlite import Store
+from tests.vocabularies import VOCABULARIES
 
 ITEM = "4242"
 REPO = Path(__file__).resolve().parent.parent
@@ -106,7 +107,7 @@ async def core(settings: Settings, n: int, batch: int) -> None:
         async def announce_reveal(self, *args: Any) -> None:
             return None
 
-    async with await Store.open(settings.database_path) as store:
+    async with await Store.open(settings.database_path, vocabularies=VOCABULARIES) as store:
         cid = await seed(store, settings, "discord", "t1")
         writer = ReactionWriter(store, batch=batch)
         votes = VoteService(store, Revealer(store, Quiet(), "discord", 3600), writer=writer)

@@ -26,6 +26,7 @@ from bot.safety.gate import GatedView
 from bot.safety.guard import Guard
 from bot.store.sqlite import Store
 from tests.fakes.ollama_fake import OllamaFake, Script
+from tests.vocabularies import VOCABULARIES
 
 BASE, INSTRUCT, GUARD = "llama3.2:1b-text-q4_K_M", "llama3.2:1b-instruct-q4_K_M", "llama-guard3:1b"
 
@@ -43,7 +44,9 @@ async def one_run(guard_delay: float, chunk: int | None) -> tuple[list[float], i
             timeouts = Timeouts(connect=2.0, first_token=30.0, total=60.0)
             backend = OllamaBackend(ollama.url, timeouts)
             guard = Guard(ollama.url, GUARD, timeouts)
-            async with await Store.open(Path(tmp) / "b.sqlite3") as store:
+            async with await Store.open(
+                Path(tmp) / "b.sqlite3", vocabularies=VOCABULARIES
+            ) as store:
                 service = CompareService(backend, store)
                 # 0.5 s between updates: Discord's pace for one side of a thread.
                 view: QuietView | GatedView = QuietView(0.5)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -18,6 +18,7 @@ from bot.ops.metrics import Metrics
 from bot.safety.guard import Guard
 from bot.store.database_file import database_file
 from bot.store.sqlite import Store
+from bot.votes.mapping import Vocabulary
 
 
 @dataclass(slots=True)
@@ -59,14 +60,21 @@ def make_guard(settings: Settings) -> Guard:
     return Guard(settings.ollama_host, settings.guard_model, timeouts, connections)
 
 
-async def open_store(settings: Settings) -> Store:
-    return await Store.open(database_file(settings), store_user_ids=settings.store_user_ids)
+async def open_store(
+    settings: Settings, vocabularies: Mapping[str, Vocabulary] | None = None
+) -> Store:
+    """The database; `vocabularies` say what each platform's reactions mean (its adapter's)."""
+    return await Store.open(
+        database_file(settings), store_user_ids=settings.store_user_ids, vocabularies=vocabularies
+    )
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, vocabularies: Mapping[str, Vocabulary] | None = None
+) -> AsyncIterator[Runtime]:
     catalog = load_catalog(settings.prompts_dir)
-    store = await open_store(settings)
+    store = await open_store(settings, vocabularies)
     backend = make_backend(settings, catalog)
     metrics = Metrics()
     queue = FairQueue(settings.max_running, settings.max_waiting)

@@ -15,6 +15,7 @@ from bot.engine.catalog import Catalog, load_catalog
 from bot.engine.requests import build_request
 from bot.store.sqlite import Store
 from tests.fakes.ollama_fake import OllamaFake
+from tests.vocabularies import VOCABULARIES
 
 SMALL_PAIR = ("llama3.2:1b-text-q4_K_M", "llama3.2:1b-instruct-q4_K_M")
 # Read before `clean_environment` clears every TWINBOT_* variable for the tests.
@@ -83,7 +84,7 @@ def catalog() -> Catalog:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "store.sqlite3")
+    opened = await Store.open(tmp_path / "store.sqlite3", vocabularies=VOCABULARIES)
     yield opened
     await opened.close()
 

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from adapters.cli.output_paths import output_target
+from adapters.cli.vocabularies import VOCABULARIES
 from adapters.terminal import TerminalView
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain import CompareRequest, Requester, SideStatus
@@ -166,7 +167,7 @@ async def _known_pair(settings: Settings, store: Store, pair: str | None) -> Non
 
 
 async def _leaderboard(settings: Settings, where: VoteFilter, all_votes: bool) -> Leaderboard:
-    async with await open_store(settings) as store:
+    async with await open_store(settings, VOCABULARIES) as store:
         await _known_pair(settings, store, where.pair)
         return await leaderboard_for(store, where, all_votes=all_votes)
 
@@ -186,7 +187,7 @@ def _stats(settings: Settings, args: argparse.Namespace, console: Console) -> in
 
 
 async def _export_text(settings: Settings, fmt: ExportFormat, where: VoteFilter) -> tuple[str, int]:
-    async with await open_store(settings) as store:
+    async with await open_store(settings, VOCABULARIES) as store:
         await _known_pair(settings, store, where.pair)
         return await export_text(store, fmt, where)
 
@@ -206,7 +207,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _recompute_votes(settings: Settings) -> int:
-    async with await open_store(settings) as store:
+    async with await open_store(settings, VOCABULARIES) as store:
         count = await store.recompute_votes()
     print(f"{count} votes derived from the reaction log")
     return EXIT_OK

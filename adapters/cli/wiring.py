@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from adapters import discord_bot, slack_app
 from adapters.discord_bot import doctor as discord_doctor
+from adapters.discord_bot import runner as discord_runner
 from adapters.slack_app import doctor as slack_doctor
+from adapters.slack_app import runner as slack_runner
 from bot.config import Settings
 from bot.ops.doctor import PlatformCheck
 
 PLATFORM_RUNNERS: Mapping[str, Callable[[Settings], Awaitable[int]]] = {
-    "discord": discord_bot.run,
-    "slack": slack_app.run,
+    "discord": discord_runner.run,
+    "slack": slack_runner.run,
 }
 PLATFORM_CHECKS: Mapping[str, PlatformCheck] = {
     "discord": discord_doctor.checks,

@@ -15,10 +15,10 @@ import discord
 
 from adapters.discord_bot.admins import is_admin, is_nsfw
 from adapters.discord_bot.context import BotContext
-from adapters.discord_bot.layout import SEED_EMOJI
 from adapters.discord_bot.parent import ParentMessage
 from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM, to_embed
 from adapters.discord_bot.view import ThreadView
+from adapters.discord_bot.votes import SEED_EMOJI
 from bot.chat.command import ChatCommand, Parent
 from bot.chat.surface import MessageBook
 from bot.domain import Requester

@@ -29,7 +29,7 @@ from bot.domain import (
     SideStatus,
 )
 from bot.text.render import ROLE_LABELS, redact, side_title, split_text, stats_line
-from bot.votes.mapping import SEEDED, other
+from bot.votes.mapping import other
 
 # Discord's limits: content 2,000; an embed's description 4,096; a message's embeds 6,000
 # together (titles and footers count). Two embeds of at most 100 + 2,600 + 200 stay under.
@@ -41,7 +41,6 @@ PROMPT_MAX = 4000
 THREAD_NAME_MAX = 100
 _FENCE_RESERVE = 24  # "```" + a 12-character language + "\n" before, "\n```" after
 
-SEED_EMOJI = tuple(discord_emoji for _, discord_emoji, _ in SEEDED)
 LETTERS = ("🅰️", "🅱️")
 _ROLE_COLOURS = {Role.BASE: 0xD95F02, Role.INSTRUCT: 0x1B9E77}  # the chart's colours
 _BLIND_COLOURS = (0x5865F2, 0x99AAB5)  # by position only: a colour must not name a side

@@ -20,6 +20,8 @@ import discord
 
 from adapters.discord_bot.client import TwinbotClient
 from adapters.discord_bot.health import gateway_check
+from adapters.discord_bot.surfaces import PLATFORM
+from adapters.discord_bot.votes import VOCABULARY
 from bot.config import Settings
 from bot.ops.server import OpsServer, start_ops_server
 from bot.runtime import Runtime, open_runtime
@@ -65,7 +67,7 @@ async def run(settings: Settings) -> int:
 
 async def serve(settings: Settings, token: str, stop: asyncio.Event, **options: Any) -> int:
     """Connect with `token` and serve until `stop` is set or the connection ends for good."""
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, {PLATFORM: VOCABULARY}) as runtime:
         client = TwinbotClient(runtime, **options)
         ops = await start_ops(runtime, client)
         connection = asyncio.create_task(client.start(token), name="discord connection")

@@ -1,20 +1,15 @@
 """The Slack adapter: `/compare` in a thread, votes, `/leaderboard`, the safety gate, over
 Socket Mode or HTTP, inside Slack's limits.
 
-Modules, one job each:
-- `runner`: `twinbot run slack` (tokens, mode, ops server, signals); `health`: its checks
-- `app`: the bolt AsyncApp factory (`SlackBot`) and what listeners share
+Modules, one job each (the package imports none of them by itself):
+- `runner`: `twinbot run slack` (tokens, mode, ops server, signals); `health`, `doctor`
+- `app`: the bolt AsyncApp (`SlackBot`); `context`: what the listeners share
 - `command`: the `/compare` listener (subcommands `demo`, `safety`); `syntax`: its text
-- `running`: one comparison after the ack (queue, safety gate, seeds, reveal timer)
-- `queueing`: a waiting user's place; `invocation`: a command and private answers
-- `view`: the CompareView that draws a comparison into a thread
-- `reactions`: reactions into votes, blind reveals; `seeding`: the four choices
+- `compare_surface`: the core's ChatSurface for one command; `queueing`: a waiting user's place
+- `invocation`: a command and private answers; `view`: the output view in a thread
+- `reactions`: events into the core's votes, reveals said in the thread; `votes`: what
+  reactions mean; `seeding`: the four choices; `replays`: refusing replayed requests
 - `leaderboard`: `/leaderboard`; `safety`: per-channel mode; `spoilers`: the reveal button
-- `scheduler`, `seeding`, `pacing`: Tier 3 calls per workspace; `posting`: chat.postMessage
-- `texts`, `safety_texts`, `vote_texts`, `mrkdwn`: what messages say, escaped and split
+- `scheduler`, `streams`, `pacing`: Tier 3/4 calls per workspace; `posting`: chat.postMessage
+- `texts`, `safety_texts`, `vote_texts`, `mrkdwn`, `markdown_text`: what messages say, escaped
 """
-
-from adapters.slack_app.app import SlackBot
-from adapters.slack_app.runner import SlackSetupError, run, serve
-
-__all__ = ["SlackBot", "SlackSetupError", "run", "serve"]

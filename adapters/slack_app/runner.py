@@ -26,6 +26,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_app.app import EVENTS_PATH, SlackBot
 from adapters.slack_app.health import SlackHealth
 from adapters.slack_app.posting import slack_error
+from adapters.slack_app.view import PLATFORM
+from adapters.slack_app.votes import VOCABULARY
 from bot.config import Settings
 from bot.errors import TwinbotError
 from bot.ops.server import OpsServer, start_ops_server
@@ -181,7 +183,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     bot_name = await check_bot_token(client, url)
     health = SlackHealth(client)
     health.auth_ok(bot_name)
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, {PLATFORM: VOCABULARY}) as runtime:
         bot = SlackBot(runtime, client, signing_secret=creds.signing_secret, bot_name=bot_name)
         await bot.start()
         ops: OpsServer | None = None

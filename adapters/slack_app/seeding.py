@@ -22,11 +22,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.pacing import Budget, TierClock
 from adapters.slack_app.posting import is_rate_limited, retry_after, slack_error
-from bot.votes.mapping import SEEDED
+from adapters.slack_app.votes import SEEDS
 
 log = logging.getLogger(__name__)
 
-SEEDS = tuple(slack_name for _, _, slack_name in SEEDED)
 MAX_PENDING = 2_000  # reactions waiting per workspace; past it the oldest are dropped
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from adapters.slack_app.mrkdwn import escape
+from adapters.slack_app.votes import SEEDED
 from bot.domain import CompareRequest, Role
 from bot.text.render import ROLE_LABELS
-from bot.votes.mapping import SEEDED, Signal, other
+from bot.votes.mapping import Signal, other
 
-_EMOJI = {signal: f":{name}:" for signal, _, name in SEEDED}
+_EMOJI = {signal: f":{name}:" for signal, name in SEEDED}
 
 
 def vote_line(request: CompareRequest) -> str:

@@ -22,7 +22,7 @@ import aiosqlite
 
 from bot.domain import CompareRequest, Role, SafetyMode, SideSnapshot, SideStatus
 from bot.errors import TwinbotError
-from bot.votes.mapping import Choice, DerivedVote, ReactionEvent, derive_vote
+from bot.votes.mapping import Choice, DerivedVote, ReactionEvent, Vocabulary, derive_vote
 
 log = logging.getLogger(__name__)
 
@@ -149,16 +149,29 @@ class VoteFilter:
 class Store:
     """One aiosqlite connection in WAL mode; a lock keeps multi-statement writes whole."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path, store_user_ids: bool) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        path: Path,
+        store_user_ids: bool,
+        vocabularies: Mapping[str, Vocabulary] | None = None,
+    ) -> None:
         self._db = db
         self.path = path
         self._store_user_ids = store_user_ids
+        # Per platform, what its reactions mean (its adapter's); without one, none is a vote.
+        self._vocabularies = dict(vocabularies or {})
         self._salt = ""
         self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(
-        cls, path: Path, *, store_user_ids: bool = False, busy_timeout_ms: int = 5000
+        cls,
+        path: Path,
+        *,
+        store_user_ids: bool = False,
+        busy_timeout_ms: int = 5000,
+        vocabularies: Mapping[str, Vocabulary] | None = None,
     ) -> Self:
         if not path.parent.is_dir():
             raise StoreError(
@@ -170,7 +183,7 @@ class Store:
             db = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot open the database {path}: {exc}") from None
-        store = cls(db, path, store_user_ids)
+        store = cls(db, path, store_user_ids, vocabularies)
         try:
             db.row_factory = aiosqlite.Row
             await db.execute("PRAGMA journal_mode = WAL")
@@ -520,13 +533,14 @@ class Store:
         `users[user]` (just logged, in order): whether that user's vote changed with it, the
         vote after it (from the log up to that id), and the comparison's requester."""
         async with db.execute(
-            """SELECT shown_first, blind, revealed_after_reaction, requester_id
+            """SELECT platform, shown_first, blind, revealed_after_reaction, requester_id
                FROM comparisons WHERE id = ?""",
             (comparison_id,),
         ) as cursor:
             comparison = await cursor.fetchone()
         assert comparison is not None
         shown_first = Role(comparison["shown_first"])
+        words = self._vocabularies.get(comparison["platform"], {})
         requester = str(comparison["requester_id"])
         revealed_after = comparison["revealed_after_reaction"]
         keys = list(users)
@@ -567,12 +581,12 @@ class Store:
             choice = previous.get(user_key)
             steps = []
             for step in users[user_key]:
-                after = derive_vote([e for e in mine if e.id <= step], shown_first)
+                after = derive_vote([e for e in mine if e.id <= step], shown_first, words)
                 now = after.choice if after else None
                 steps.append((choice != now, after, requester))
                 choice = now
             results[user_key] = steps
-            vote = derive_vote(mine, shown_first)
+            vote = derive_vote(mine, shown_first, words)
             if vote is None:
                 gone.append((comparison_id, user_key))
                 continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.domain import Role
@@ -33,30 +33,16 @@ class Signal(enum.StrEnum):
     UP = "up"  # on one side's message: that side is better
 
 
-# The reactions twinbot seeds on each comparison, in order: (signal, Discord emoji, Slack name).
-SEEDED = (
-    (Signal.A, "🅰️", "a"),
-    (Signal.B, "🅱️", "b"),
-    (Signal.TIE, "🤝", "handshake"),
-    (Signal.DOWN, "👎", "-1"),
-)
+# What a platform's reactions mean: each emoji as the platform names it (normalized, see
+# `normalize_emoji`) mapped to a signal. The platforms' own vocabularies live with their
+# adapters; the store is handed them, so the log can be replayed with a changed mapping.
+Vocabulary = Mapping[str, Signal]
 
-_SIGNALS = {
-    # Discord sends the Unicode emoji (variation selectors stripped below).
-    "🅰": Signal.A,
-    "🅱": Signal.B,
-    "🤝": Signal.TIE,
-    "👎": Signal.DOWN,
-    "👍": Signal.UP,
-    # Slack sends short names.
-    "a": Signal.A,
-    "b": Signal.B,
-    "handshake": Signal.TIE,
-    "-1": Signal.DOWN,
-    "thumbsdown": Signal.DOWN,
-    "+1": Signal.UP,
-    "thumbsup": Signal.UP,
-}
+
+def vocabulary(entries: Mapping[str, Signal]) -> dict[str, Signal]:
+    """`entries` with every emoji in its normalized spelling."""
+    return {normalize_emoji(emoji): signal for emoji, signal in entries.items()}
+
 
 _SKIN_TONES = {chr(code) for code in range(0x1F3FB, 0x1F400)}
 
@@ -69,8 +55,8 @@ def normalize_emoji(emoji: str) -> str:
     )
 
 
-def signal_of(emoji: str) -> Signal | None:
-    return _SIGNALS.get(normalize_emoji(emoji))
+def signal_of(emoji: str, words: Vocabulary) -> Signal | None:
+    return words.get(normalize_emoji(emoji))
 
 
 def other(role: Role) -> Role:
@@ -113,7 +99,9 @@ class DerivedVote:
     reaction: ReactionEvent
 
 
-def derive_vote(events: Iterable[ReactionEvent], shown_first: Role) -> DerivedVote | None:
+def derive_vote(
+    events: Iterable[ReactionEvent], shown_first: Role, words: Vocabulary
+) -> DerivedVote | None:
     """One user's vote on one comparison: the latest still-present reaction that means one.
 
     Events are replayed in time order (then log order), so arrival order does not matter;
@@ -130,10 +118,10 @@ def derive_vote(events: Iterable[ReactionEvent], shown_first: Role) -> DerivedVo
             present.setdefault(key, event)
         else:
             present.pop(key, None)
-    signals = {(e.role, signal_of(e.emoji)) for e in present.values()}
+    signals = {(e.role, signal_of(e.emoji, words)) for e in present.values()}
     # Insertion order is the order reactions were (re)added: the latest meaningful one wins.
     for event in reversed(list(present.values())):
-        signal = signal_of(event.emoji)
+        signal = signal_of(event.emoji, words)
         if signal is None:
             continue
         choice = choice_for(signal, event.role, shown_first)

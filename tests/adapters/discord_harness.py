@@ -29,6 +29,7 @@ from adapters.discord_bot.client import TwinbotClient
 from adapters.discord_bot.pacing import ChannelBudget
 from bot.config import Settings
 from bot.runtime import Runtime, open_runtime
+from tests.vocabularies import VOCABULARIES
 
 FAST_BUDGET = ChannelBudget(limit=5, window=1.0)
 
@@ -124,7 +125,10 @@ async def discord_bot(
     **client_options: Any,
 ) -> AsyncIterator[Bot]:
     """The bot connected to `fake` (a fresh fast one if None) and ready."""
-    async with contextlib_fake(fake) as discord_fake, open_runtime(settings) as runtime:
+    async with (
+        contextlib_fake(fake) as discord_fake,
+        open_runtime(settings, VOCABULARIES) as runtime,
+    ):
         client = TwinbotClient(runtime, budget=budget, guild_ready_timeout=0.05, **client_options)
         async with pointed_at(discord_fake), running_client(client):
             yield Bot(discord_fake, client, runtime)

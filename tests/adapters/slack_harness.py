@@ -18,14 +18,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack_app import SlackBot
-from adapters.slack_app.app import EVENTS_PATH
+from adapters.slack_app.app import EVENTS_PATH, SlackBot
 from adapters.slack_app.mrkdwn import unescape
 from adapters.slack_app.posting import PostBudget
 from adapters.slack_app.scheduler import Budget
 from bot.config import Settings
 from bot.runtime import open_runtime
 from tests.fakes.slack_fake import Message, SlackFake
+from tests.vocabularies import VOCABULARIES
 
 # Fast but shaped like production: the fake's Tier 3 window is 20 calls a second and our
 # scheduler gets the same budget; posts keep Slack's 1 a second per channel.
@@ -100,7 +100,7 @@ async def slack_bot(
 ) -> AsyncIterator[Slack]:
     fake_settings = {**FAKE_UPDATES, **(fake_options or {})}
     bot_options.setdefault("cleanup", 3.0)  # seconds a stopped comparison gets to show
-    async with SlackFake(**fake_settings) as fake, open_runtime(settings) as runtime:
+    async with SlackFake(**fake_settings) as fake, open_runtime(settings, VOCABULARIES) as runtime:
         client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
         bot = SlackBot(
             runtime,

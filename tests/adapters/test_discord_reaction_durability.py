@@ -16,13 +16,14 @@ import pytest
 from tests.adapters.discord_harness import FAST_FAKE  # first: audioop warning
 
 # isort: on
-from adapters.discord_bot import run
+from adapters.discord_bot.runner import run
 from bot.config import Settings
 from bot.domain import Requester
 from bot.store.sqlite import Store
 from tests.adapters.discord_harness import settings_maker
 from tests.fakes.discord_fake import DiscordFake, pointed_at
 from tests.fakes.ollama_fake import OllamaFake
+from tests.vocabularies import VOCABULARIES
 
 EVENTS = 10_000
 MESSAGE_ID = 4242
@@ -40,7 +41,7 @@ async def test_ten_thousand_reactions_with_a_sigterm_in_the_middle_lose_none(
 ) -> None:
     settings = bot_settings(discord_token="fake-token")
     async with DiscordFake(**FAST_FAKE) as fake, pointed_at(fake):
-        async with await Store.open(settings.database_path) as store:
+        async with await Store.open(settings.database_path, vocabularies=VOCABULARIES) as store:
             request = dataclasses.replace(make_request("hi"), requester=Requester("discord", "1"))
             cid = await store.create_comparison(request)
             await store.add_message(cid, "discord", str(fake.channel_id), str(MESSAGE_ID))
@@ -63,7 +64,7 @@ async def test_ten_thousand_reactions_with_a_sigterm_in_the_middle_lose_none(
                 break  # the gateway is closed: Discord sends nothing more to this session
         assert await asyncio.wait_for(bot, 30) == 0
 
-    async with await Store.open(settings.database_path) as store:
+    async with await Store.open(settings.database_path, vocabularies=VOCABULARIES) as store:
         logged = [r for r in await store.reactions(cid) if not r["by_bot"]]
     assert sent >= EVENTS // 2  # the stop came in the middle of the burst (the drain may
     # take a while: events keep arriving meanwhile and are logged too)

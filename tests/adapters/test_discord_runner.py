@@ -20,10 +20,9 @@ from tests.adapters.discord_harness import FAST_BUDGET, FAST_FAKE  # first: audi
 # isort: on
 import discord
 
-from adapters.discord_bot import run
 from adapters.discord_bot.client import TwinbotClient
 from adapters.discord_bot.health import DiscordUnhealthy, gateway_check
-from adapters.discord_bot.runner import serve
+from adapters.discord_bot.runner import run, serve
 from bot.chat.admission import RESTARTING
 from bot.chat.service import NOT_STARTED as NOT_STARTED_RESTART
 from bot.config import Settings
@@ -39,6 +38,7 @@ from tests.fakes.discord_fake import (
     pointed_at,
 )
 from tests.fakes.ollama_fake import OllamaFake, Script
+from tests.vocabularies import VOCABULARIES
 
 OPTIONS = {"budget": FAST_BUDGET, "guild_ready_timeout": 0.05}
 
@@ -127,7 +127,7 @@ async def test_past_the_grace_a_running_comparison_is_interrupted_shown_and_kept
         # Not left to run: the models had 10 s of text to write, the grace was 0.3 s.
         written = both.embeds[0]["description"]
         assert written.startswith("slow slow ") and len(written) < len("slow ") * 100
-    async with await Store.open(settings.database_path) as store:
+    async with await Store.open(settings.database_path, vocabularies=VOCABULARIES) as store:
         comparison = await store.comparison(1)
         outputs = await store.outputs(1)
     assert comparison is not None and comparison["status"] == "interrupted"
@@ -168,7 +168,7 @@ async def test_draining_refuses_new_commands_drops_waiting_ones_and_finishes_run
         assert "waits for a free place" in waiting_parent.contents[-2]  # it had been told
         both = fake.channel_messages(running.original_message_id or 0)[-1]
         assert both.embeds[0]["description"] == "".join(tokens)  # finished within the grace
-    async with await Store.open(settings.database_path) as store:
+    async with await Store.open(settings.database_path, vocabularies=VOCABULARIES) as store:
         first, second = await store.comparison(1), await store.comparison(2)
     assert first is not None and first["status"] == "done"
     assert second is None  # the waiting one never started, so nothing was stored

@@ -23,6 +23,7 @@ from tests.adapters.discord_harness import FAST_BUDGET, FAST_FAKE
 from tests.adapters.slack_harness import slack_bot
 from tests.fakes.discord_fake import DiscordFake, pointed_at, running_client
 from tests.fakes.ollama_fake import OllamaFake
+from tests.vocabularies import VOCABULARIES
 
 # Shaped like a real bot token (base64 user id . timestamp . HMAC); the fake accepts any.
 DISCORD_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
@@ -65,7 +66,7 @@ async def test_discord_debug_log_holds_no_token_and_no_interaction_token(
 ) -> None:
     settings = bot_settings(discord_token=DISCORD_TOKEN)
     install_redaction(secrets_of(settings))
-    async with DiscordFake(**FAST_FAKE) as fake, open_runtime(settings) as runtime:
+    async with DiscordFake(**FAST_FAKE) as fake, open_runtime(settings, VOCABULARIES) as runtime:
         client = TwinbotClient(runtime, budget=FAST_BUDGET, guild_ready_timeout=0.05)
         async with pointed_at(fake), running_client(client, token=DISCORD_TOKEN):
             bot = Bot(fake, client, runtime)

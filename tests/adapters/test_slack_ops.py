@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack_app import serve
 from adapters.slack_app.health import SlackHealth
+from adapters.slack_app.runner import serve
 from bot.config import Settings
 from bot.domain import Role
 from bot.store.sqlite import Store
@@ -21,6 +21,7 @@ from tests.adapters.test_slack_runner import free_port, slack_settings
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
 from tests.fakes.slack_fake import SlackFake
+from tests.vocabularies import VOCABULARIES
 
 
 async def get(url: str) -> tuple[int, str]:
@@ -144,7 +145,7 @@ async def test_sigterm_past_the_grace_shows_and_stores_the_comparison_as_interru
         parent = fake.calls_to("chat.postMessage")[0].response["ts"]
         base_reply = fake.thread(fake.channel_id, parent)[1]
         assert base_reply.text.endswith(":octagonal_sign: stopped before the model finished")
-    async with await Store.open(settings.database_path) as store:
+    async with await Store.open(settings.database_path, vocabularies=VOCABULARIES) as store:
         comparison = await store.comparison(1)
         assert comparison is not None and comparison["status"] == "interrupted"
         outputs = await store.outputs(1)

@@ -23,6 +23,7 @@ from tests.adapters.test_slack_runner import free_port, slack_settings
 from tests.adapters.test_slack_votes import one_comparison
 from tests.fakes.ollama_fake import OllamaFake
 from tests.fakes.slack_fake import SlackFake
+from tests.vocabularies import VOCABULARIES
 
 EVENTS = 10_000
 SENDERS = 32  # requests in flight at once, like a busy workspace
@@ -79,7 +80,7 @@ async def test_in_socket_mode_the_envelope_is_acked_only_once_the_reaction_is_lo
 async def comparison_on_slack(
     settings: Settings, make_request: Callable[..., Any], fake: SlackFake
 ):
-    async with await Store.open(settings.database_path) as store:
+    async with await Store.open(settings.database_path, vocabularies=VOCABULARIES) as store:
         request = dataclasses.replace(make_request("hi"), requester=Requester("slack", "U0ASKER"))
         cid = await store.create_comparison(request)
         await store.add_message(cid, "slack", fake.channel_id, ITEM_TS, kind="parent")
@@ -130,7 +131,7 @@ async def send_all(
 
 async def logged_indexes(settings: Settings) -> list[int]:
     by_time = {logged_as(event_ts(i)): i for i in range(EVENTS)}
-    async with await Store.open(settings.database_path) as store:
+    async with await Store.open(settings.database_path, vocabularies=VOCABULARIES) as store:
         rows = await store.reactions(1)
     return [by_time[r["occurred_at"]] for r in rows if not r["by_bot"]]
 
@@ -164,7 +165,7 @@ async def test_ten_thousand_reactions_with_a_sigterm_in_the_middle_lose_none(
         assert again == set(missing)
         logged = await logged_indexes(settings)
         assert sorted(set(logged)) == list(range(EVENTS))
-        async with await Store.open(settings.database_path) as store:
+        async with await Store.open(settings.database_path, vocabularies=VOCABULARIES) as store:
             live = {(v.user_key, v.choice) for v in await store.votes()}
             await store.recompute_votes()
             assert {(v.user_key, v.choice) for v in await store.votes()} == live

@@ -13,8 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.slack_app import SlackSetupError, serve
-from adapters.slack_app.runner import api_url, credentials
+from adapters.slack_app.runner import SlackSetupError, api_url, credentials, serve
 from bot.config import Settings
 from tests.adapters.slack_harness import side_output
 from tests.fakes.ollama_fake import OllamaFake

@@ -25,6 +25,7 @@ from tests.adapters.slack_harness import side_output
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
 from tests.fakes.slack_fake import SlackFake
+from tests.vocabularies import VOCABULARIES
 
 BASE, INSTRUCT = SMALL_PAIR
 
@@ -69,7 +70,7 @@ async def rig(
 ) -> AsyncIterator[Rig]:
     async with (
         fake_class(update_limit=50, update_window=1.0) as fake,
-        open_runtime(settings) as runtime,
+        open_runtime(settings, VOCABULARIES) as runtime,
     ):
         client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
         updates = UpdateScheduler(client, Budget(50, 1.0))

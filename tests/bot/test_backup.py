@@ -18,6 +18,7 @@ from bot.store.backup import (
     run_backup_command,
 )
 from bot.store.sqlite import Store
+from tests.vocabularies import VOCABULARIES
 
 
 async def add_comparison(store: Store, make_request, text: str) -> int:
@@ -39,7 +40,7 @@ async def live(tmp_path: Path):
     """A database twinbot has open right now, with its latest writes still in the -wal file."""
     path = tmp_path / "live" / "twinbot.sqlite3"
     path.parent.mkdir()
-    store = await Store.open(path)
+    store = await Store.open(path, vocabularies=VOCABULARIES)
     yield path, store
     await store.close()
 
@@ -58,7 +59,7 @@ async def test_a_backup_of_the_running_database_restores_every_comparison(
     assert not info.path.with_name(info.path.name + "-wal").exists()  # one self-contained file
     restored = tmp_path / "restored" / "twinbot.sqlite3"
     restore_database(info.path, restored)
-    reopened = await Store.open(restored)
+    reopened = await Store.open(restored, vocabularies=VOCABULARIES)
     try:
         for n, comparison_id in enumerate(ids):
             row = await reopened.comparison(comparison_id)

@@ -20,6 +20,7 @@ from bot.store.sqlite import Store
 from tests.bot.test_export import voted_comparison
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
+from tests.vocabularies import VOCABULARIES
 
 BASE, INSTRUCT = SMALL_PAIR
 
@@ -221,7 +222,7 @@ async def seed_votes(db: Path) -> None:
     def make_request(prompt: str) -> CompareRequest:
         return build_request(settings, catalog, Requester("t", "u"), prompt)
 
-    async with await Store.open(db) as store:
+    async with await Store.open(db, vocabularies=VOCABULARIES) as store:
         await voted_comparison(store, make_request, "instruct wins", {"1": "🅱️", "2": "🅱️"})
         await voted_comparison(store, make_request, "base wins", {"1": "🅰️"})
 

@@ -11,6 +11,7 @@ from bot.config import load_settings
 from bot.runtime import open_store
 from bot.store.sqlite import Store, StoreError
 from tests.bot.test_cli import twinbot
+from tests.vocabularies import VOCABULARIES
 
 
 async def test_the_default_is_the_user_data_folder_made_private_on_first_use(tmp_path: Path):
@@ -28,7 +29,7 @@ async def test_the_default_is_the_user_data_folder_made_private_on_first_use(tmp
 async def test_a_named_folder_that_does_not_exist_is_an_error_not_created(tmp_path: Path):
     missing = tmp_path / "nonexistent" / "deeper"
     with pytest.raises(StoreError) as caught:
-        await Store.open(missing / "twinbot.sqlite3")
+        await Store.open(missing / "twinbot.sqlite3", vocabularies=VOCABULARIES)
     assert str(caught.value) == (
         f"Cannot open the database {missing / 'twinbot.sqlite3'}: the folder {missing} does not "
         "exist; create it, or set TWINBOT_DATABASE_PATH to a file in a folder that does"

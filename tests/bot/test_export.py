@@ -14,6 +14,7 @@ import pytest
 from bot.domain import Requester, Role, SideSnapshot, SideStats, SideStatus
 from bot.store.sqlite import Store, VoteFilter
 from bot.votes.export import ExportFormat, export_text
+from tests.vocabularies import VOCABULARIES
 
 
 async def voted_comparison(
@@ -122,7 +123,9 @@ async def test_csv_has_every_vote_and_no_raw_user_id(filled: Store):
 
 
 async def test_csv_hashes_ids_even_when_the_store_keeps_them(tmp_path: Path, make_request):
-    async with await Store.open(tmp_path / "raw.sqlite3", store_user_ids=True) as store:
+    async with await Store.open(
+        tmp_path / "raw.sqlite3", store_user_ids=True, vocabularies=VOCABULARIES
+    ) as store:
         await voted_comparison(store, make_request, "p", {"123456789": "🅰️"})
         text, _ = await export_text(store, ExportFormat.CSV, VoteFilter())
     assert "123456789" not in text

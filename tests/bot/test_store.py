@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain import Role, SideSnapshot, SideStats, SideStatus
 from bot.store.sqlite import Migration, Store, StoreError, load_migrations
+from tests.vocabularies import VOCABULARIES
 
 
 def done_side(role: Role, text: str) -> SideSnapshot:
@@ -19,7 +20,7 @@ def done_side(role: Role, text: str) -> SideSnapshot:
 
 async def test_open_applies_every_migration_and_uses_wal(tmp_path: Path):
     path = tmp_path / "db.sqlite3"
-    async with await Store.open(path) as store:
+    async with await Store.open(path, vocabularies=VOCABULARIES) as store:
         assert await store.schema_version() == len(load_migrations())
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -29,16 +30,16 @@ async def test_open_applies_every_migration_and_uses_wal(tmp_path: Path):
 
 async def test_reopening_migrates_nothing_twice(tmp_path: Path):
     path = tmp_path / "db.sqlite3"
-    async with await Store.open(path) as store:
+    async with await Store.open(path, vocabularies=VOCABULARIES) as store:
         version = await store.schema_version()
-    async with await Store.open(path) as store:
+    async with await Store.open(path, vocabularies=VOCABULARIES) as store:
         assert await store.schema_version() == version
         assert await store.migrate() == version
 
 
 async def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path):
     path = tmp_path / "db.sqlite3"
-    async with await Store.open(path) as store:
+    async with await Store.open(path, vocabularies=VOCABULARIES) as store:
         before = await store.schema_version()
         broken = [
             *load_migrations(),
@@ -55,7 +56,7 @@ async def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path):
 
 async def test_comparison_outputs_and_messages_survive_a_reopen(tmp_path: Path, make_request):
     path = tmp_path / "db.sqlite3"
-    async with await Store.open(path) as store:
+    async with await Store.open(path, vocabularies=VOCABULARIES) as store:
         comparison_id = await store.create_comparison(make_request("hi"))
         await store.save_output(comparison_id, done_side(Role.BASE, "base text"))
         await store.add_message(comparison_id, "discord", "c1", "m1", role=Role.BASE)
@@ -63,7 +64,7 @@ async def test_comparison_outputs_and_messages_survive_a_reopen(tmp_path: Path, 
         await store.set_thread(comparison_id, "t1")
         await store.finish_comparison(comparison_id, "done")
 
-    async with await Store.open(path) as store:
+    async with await Store.open(path, vocabularies=VOCABULARIES) as store:
         row = await store.comparison(comparison_id)
         assert row is not None
         assert (row["prompt"], row["status"], row["thread_id"]) == ("hi", "done", "t1")

@@ -15,12 +15,13 @@ from bot.store.sqlite import Store, StoreError
 from tests.bot.test_compare import RecordingView
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
+from tests.vocabularies import VOCABULARIES
 from tests.waiting import wait_until
 
 
 async def test_a_locked_database_gives_a_clear_error_and_recovers(tmp_path: Path, make_request):
     path = tmp_path / "locked.sqlite3"
-    async with await Store.open(path, busy_timeout_ms=100) as store:
+    async with await Store.open(path, busy_timeout_ms=100, vocabularies=VOCABULARIES) as store:
         first = await store.create_comparison(make_request("kept"))
         other = sqlite3.connect(path, isolation_level=None)
         other.execute("BEGIN EXCLUSIVE")
@@ -46,7 +47,7 @@ async def test_a_full_disk_mid_comparison_keeps_both_outputs_flowing_says_so_and
     ollama: OllamaFake, tmp_path: Path, make_request
 ):
     ollama.script(SMALL_PAIR[0], Script(tokens=["x" * 4000] * 3, delay=0.05))
-    async with await Store.open(tmp_path / "full.sqlite3") as store:
+    async with await Store.open(tmp_path / "full.sqlite3", vocabularies=VOCABULARIES) as store:
         backend = OllamaBackend(ollama.url, Timeouts(connect=2.0, first_token=5.0, total=10.0))
         service = CompareService(backend, store)
         view = RecordingView()

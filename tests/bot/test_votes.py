@@ -21,6 +21,9 @@ from bot.votes.mapping import (
     normalize_emoji,
     signal_of,
 )
+from tests.vocabularies import VOCABULARIES
+
+WORDS = VOCABULARIES["test"]  # both platforms' spellings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -42,7 +45,7 @@ def event(id: int, emoji: str, added: bool = True, role: Role | None = None, by_
     ],
 )  # fmt: skip
 def test_platform_spellings_map_to_one_signal(emoji: str, signal: Signal | None):
-    assert signal_of(emoji) is signal
+    assert signal_of(emoji, WORDS) is signal
 
 
 def test_normalize_strips_variation_selectors_and_skin_tones():
@@ -70,31 +73,33 @@ def test_the_mapping(signal, on_role, shown_first, choice):
 
 def test_latest_present_reaction_wins_and_removal_retracts():
     events = [event(1, "🅰️"), event(2, "🅱️")]
-    assert derive_vote(events, Role.BASE).choice is Choice.INSTRUCT_BETTER
+    assert derive_vote(events, Role.BASE, WORDS).choice is Choice.INSTRUCT_BETTER
     events.append(event(3, "🅱️", added=False))
-    assert derive_vote(events, Role.BASE).choice is Choice.BASE_BETTER  # the 🅰️ is still there
+    assert (
+        derive_vote(events, Role.BASE, WORDS).choice is Choice.BASE_BETTER
+    )  # the 🅰️ is still there
     events.append(event(4, "🅰️", added=False))
-    assert derive_vote(events, Role.BASE) is None
+    assert derive_vote(events, Role.BASE, WORDS) is None
 
 
 def test_add_remove_add_counts_once_and_duplicates_change_nothing():
     events = [event(1, "🤝"), event(2, "🤝", added=False), event(3, "🤝"), event(4, "🤝")]
-    vote = derive_vote(events, Role.BASE)
+    vote = derive_vote(events, Role.BASE, WORDS)
     assert vote is not None and vote.choice is Choice.TIE and vote.reaction.id == 3
 
 
 def test_arrival_order_does_not_matter():
     events = [event(1, "🅰️"), event(2, "🅱️"), event(3, "🅰️", added=False), event(4, "👎")]
-    expected = derive_vote(events, Role.BASE)
+    expected = derive_vote(events, Role.BASE, WORDS)
     rng = random.Random(7)
     for _ in range(20):
         shuffled = events[:]
         rng.shuffle(shuffled)
-        assert derive_vote(shuffled, Role.BASE) == expected
+        assert derive_vote(shuffled, Role.BASE, WORDS) == expected
 
 
 def test_bot_reactions_never_count():
-    assert derive_vote([event(1, "🅰️", by_bot=True)], Role.BASE) is None
+    assert derive_vote([event(1, "🅰️", by_bot=True)], Role.BASE, WORDS) is None
 
 
 # --- through the store, on a real SQLite file ------------------------------------------------
@@ -185,10 +190,10 @@ async def test_votes_survive_a_restart_and_reactions_after_it_still_map(
     tmp_path: Path, make_request
 ):
     path = tmp_path / "votes.sqlite3"
-    async with await Store.open(path) as store:
+    async with await Store.open(path, vocabularies=VOCABULARIES) as store:
         cid = await comparison_with_messages(store, make_request)
         await react(store, cid, "alice", "🅰️")
-    async with await Store.open(path) as store:
+    async with await Store.open(path, vocabularies=VOCABULARIES) as store:
         await react(store, cid, "bob", "🅱️", seconds=5)
         choices = sorted(v.choice for v in await store.votes())
     assert choices == [Choice.BASE_BETTER, Choice.INSTRUCT_BETTER]
@@ -197,6 +202,7 @@ async def test_votes_survive_a_restart_and_reactions_after_it_still_map(
 async def test_two_hundred_concurrent_reactions_lose_nothing_and_recompute_agrees(
     store: Store, make_request
 ):
+
     cid = await comparison_with_messages(store, make_request)
     rng = random.Random(1)
     emojis = ["🅰️", "🅱️", "🤝", "👎", "🎉"]
@@ -229,11 +235,13 @@ async def test_blind_votes_are_marked_until_the_reveal(store: Store, make_reques
 
 async def test_user_ids_are_hashed_per_install(tmp_path: Path, make_request):
     async with (
-        await Store.open(tmp_path / "one.sqlite3") as one,
-        await Store.open(tmp_path / "two.sqlite3") as two,
+        await Store.open(tmp_path / "one.sqlite3", vocabularies=VOCABULARIES) as one,
+        await Store.open(tmp_path / "two.sqlite3", vocabularies=VOCABULARIES) as two,
     ):
         assert one.user_key("discord", "42") != two.user_key("discord", "42")
         assert one.user_key("discord", "42") == one.user_key("discord", "42")
-    async with await Store.open(tmp_path / "raw.sqlite3", store_user_ids=True) as raw:
+    async with await Store.open(
+        tmp_path / "raw.sqlite3", store_user_ids=True, vocabularies=VOCABULARIES
+    ) as raw:
         assert raw.user_key("discord", "42") == "discord:42"
         assert raw.anonymous_key("discord:42").startswith("h:")

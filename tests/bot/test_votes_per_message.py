@@ -9,6 +9,9 @@ from datetime import UTC, datetime, timedelta
 from bot.domain import Requester, Role
 from bot.store.sqlite import Store, utc_iso
 from bot.votes.mapping import Choice, ReactionEvent, derive_vote
+from tests.vocabularies import VOCABULARIES
+
+WORDS = VOCABULARIES["test"]  # both platforms' spellings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -20,7 +23,7 @@ def on(message: str, id: int, emoji: str, added: bool = True, role: Role | None 
 
 def test_a_removal_takes_the_reaction_off_that_message_only():
     events = [on("reply", 1, "🤝"), on("thread", 2, "🤝"), on("reply", 3, "🤝", added=False)]
-    vote = derive_vote(events, Role.BASE)
+    vote = derive_vote(events, Role.BASE, WORDS)
     assert vote is not None and vote.choice is Choice.TIE and vote.reaction.message == "thread"
 
 
@@ -31,7 +34,7 @@ def test_removing_it_from_every_message_retracts():
         on("reply", 3, "🤝", added=False),
         on("thread", 4, "🤝", added=False),
     ]
-    assert derive_vote(events, Role.BASE) is None
+    assert derive_vote(events, Role.BASE, WORDS) is None
 
 
 def test_thumbs_down_on_each_sides_own_message_is_both_bad_in_either_order():
@@ -40,22 +43,22 @@ def test_thumbs_down_on_each_sides_own_message_is_both_bad_in_either_order():
             on(first.value, 1, "👎", role=first),
             on(second.value, 2, "👎", role=second),
         ]
-        vote = derive_vote(events, Role.BASE)
+        vote = derive_vote(events, Role.BASE, WORDS)
         assert vote is not None and vote.choice is Choice.BOTH_BAD
 
 
 def test_thumbs_down_on_two_parts_of_one_side_still_favours_the_other():
     events = [on("base-1", 1, "👎", role=Role.BASE), on("base-2", 2, "👎", role=Role.BASE)]
-    vote = derive_vote(events, Role.BASE)
+    vote = derive_vote(events, Role.BASE, WORDS)
     assert vote is not None and vote.choice is Choice.INSTRUCT_BETTER
 
 
 def test_thumbs_up_on_both_sides_is_a_tie_and_taking_one_back_is_not():
     events = [on("base", 1, "👍", role=Role.BASE), on("instruct", 2, "👍", role=Role.INSTRUCT)]
-    vote = derive_vote(events, Role.BASE)
+    vote = derive_vote(events, Role.BASE, WORDS)
     assert vote is not None and vote.choice is Choice.TIE
     events.append(on("instruct", 3, "👍", added=False, role=Role.INSTRUCT))
-    vote = derive_vote(events, Role.BASE)
+    vote = derive_vote(events, Role.BASE, WORDS)
     assert vote is not None and vote.choice is Choice.BASE_BETTER
 
 
@@ -65,7 +68,7 @@ def test_a_later_choice_elsewhere_still_wins_over_thumbs():
         on("instruct", 2, "👎", role=Role.INSTRUCT),
         on("both", 3, "🅰️"),
     ]
-    vote = derive_vote(events, Role.BASE)
+    vote = derive_vote(events, Role.BASE, WORDS)
     assert vote is not None and vote.choice is Choice.BASE_BETTER
 
 

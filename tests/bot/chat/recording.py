@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.domain import CompareSnapshot, Requester, Role
 from bot.engine.inline_options import CompareArgs
 from bot.runtime import Runtime, open_runtime
+from tests.vocabularies import VOCABULARIES
 
 PLATFORM = "test"
 _ids = itertools.count(1000)
@@ -151,7 +152,7 @@ class Chat:
 async def chat_service(
     settings: Settings, *, cleanup: float = 2.0, allowed_channels: Sequence[str] = ()
 ) -> AsyncIterator[Chat]:
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, VOCABULARIES) as runtime:
         announcer = RecordingAnnouncer()
         service = ChatService(
             runtime, PLATFORM, announcer, allowed_channels=allowed_channels, cleanup=cleanup

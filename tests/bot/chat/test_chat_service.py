@@ -26,6 +26,7 @@ from bot.store.sqlite import Store
 from tests.bot.chat.recording import PLATFORM, RecordingSurface, chat_service
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
+from tests.vocabularies import VOCABULARIES
 from tests.waiting import wait_until
 
 BASE, INSTRUCT = SMALL_PAIR
@@ -116,7 +117,7 @@ async def test_an_unreadable_safety_mode_fails_closed_to_withhold(
     chat_settings: Callable[..., Settings],
 ):
     settings = chat_settings(safety_default="label", safety_nsfw_default="spoiler")
-    store = await Store.open(settings.database_path)
+    store = await Store.open(settings.database_path, vocabularies=VOCABULARIES)
     assert await channel_mode(store, settings, PLATFORM, "C1") == (SafetyMode.LABEL, False)
     await store.close()  # the database cannot answer: Discord and Slack read it the same way
     for nsfw in (False, True):

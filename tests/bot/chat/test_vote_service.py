@@ -15,6 +15,7 @@ from bot.chat.vote_service import ReactionEvent, VoteService
 from bot.domain import Role
 from bot.store.sqlite import Store
 from tests.bot.chat.recording import RecordingAnnouncer
+from tests.vocabularies import VOCABULARIES
 
 PLATFORM = "test"
 
@@ -34,7 +35,7 @@ async def test_a_reaction_through_a_locked_database_is_retried_and_counts(
     tmp_path: Path, make_request: Callable[..., Any]
 ):
     path = tmp_path / "votes.sqlite3"
-    async with await Store.open(path, busy_timeout_ms=100) as store:
+    async with await Store.open(path, busy_timeout_ms=100, vocabularies=VOCABULARIES) as store:
         message = await blind_comparison(store, make_request)
         announcer = RecordingAnnouncer()
         votes = VoteService(store, Revealer(store, announcer, PLATFORM, 3600))
@@ -56,7 +57,7 @@ async def test_a_reaction_through_a_locked_database_is_retried_and_counts(
 async def test_the_first_vote_reveals_a_blind_comparison_once_and_bots_never_do(
     tmp_path: Path, make_request: Callable[..., Any]
 ):
-    async with await Store.open(tmp_path / "votes.sqlite3") as store:
+    async with await Store.open(tmp_path / "votes.sqlite3", vocabularies=VOCABULARIES) as store:
         message = await blind_comparison(store, make_request)
         announcer = RecordingAnnouncer()
         votes = VoteService(store, Revealer(store, announcer, PLATFORM, 3600))
@@ -71,7 +72,7 @@ async def test_the_first_vote_reveals_a_blind_comparison_once_and_bots_never_do(
 async def test_a_reaction_on_a_message_that_is_not_a_comparisons_is_ignored(
     tmp_path: Path, make_request: Callable[..., Any]
 ):
-    async with await Store.open(tmp_path / "votes.sqlite3") as store:
+    async with await Store.open(tmp_path / "votes.sqlite3", vocabularies=VOCABULARIES) as store:
         await blind_comparison(store, make_request)
         votes = VoteService(store, Revealer(store, RecordingAnnouncer(), PLATFORM, 3600))
         assert not await votes.is_ours(vote("OTHER"))
