@@ -15,11 +15,11 @@ from discord import app_commands
 
 from adapters.discord_bot.compare_surface import InteractionSurface, chat_command, context_line
 from adapters.discord_bot.context import BotContext
-from adapters.discord_bot.gate_texts import MODE_HELP
-from adapters.discord_bot.layout import CONTENT_MAX, clip
 from adapters.discord_bot.leaderboard import answer_leaderboard
 from adapters.discord_bot.safety_mode import answer_safety
+from adapters.discord_bot.safety_texts import MODE_HELP
 from adapters.discord_bot.surfaces import NO_MENTIONS
+from adapters.discord_bot.texts import CONTENT_MAX, clip
 from bot.chat.admission import RESTARTING
 from bot.domain import BackendKind, SafetyMode
 from bot.engine.backend import canonical_tag

@@ -10,8 +10,8 @@ from typing import Any
 
 import discord
 
-from adapters.discord_bot.layout import CONTENT_MAX
 from adapters.discord_bot.surfaces import NO_MENTIONS
+from adapters.discord_bot.texts import CONTENT_MAX
 from bot.errors import InputError
 from bot.store.sqlite import Store, VoteFilter, utc_iso
 from bot.votes.leaderboard import Leaderboard, build_leaderboard, first_lines, leaderboard_text

@@ -1,7 +1,7 @@
 """The parent message, the reply to `/compare`: what it says, and keeping it up to date.
 
 It names who asked and with what, a demo's explanation, the prompt (hidden in spoiler and
-withhold channels until the guard clears it: see `gate_texts`), and, while the comparison
+withhold channels until the guard clears it: see `safety_texts`), and, while the comparison
 waits for a free place, how many are ahead. It is the interaction's original response, so it
 is edited through the interaction token: Discord limits that per interaction, not per
 channel, so waiting comparisons never spend their channel's budget. Edits still go through a
@@ -19,10 +19,10 @@ from typing import Any
 import aiohttp
 import discord
 
-from adapters.discord_bot.gate_texts import prompt_display
-from adapters.discord_bot.layout import CONTENT_MAX, PROMPT_MAX, EmbedSpec, MessageSpec, clip
 from adapters.discord_bot.pacing import Pacer
+from adapters.discord_bot.safety_texts import prompt_display
 from adapters.discord_bot.surfaces import message_fields
+from adapters.discord_bot.texts import CONTENT_MAX, PROMPT_MAX, EmbedSpec, MessageSpec, clip
 from bot.chat.command import Parent
 from bot.domain import CompareRequest, SafetyMode, SafetyNote
 from bot.engine.demos import Demo

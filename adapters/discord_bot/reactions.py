@@ -12,9 +12,9 @@ from typing import Any
 
 import discord
 
-from adapters.discord_bot.layout import reveal_text
 from adapters.discord_bot.pacing import Pacers
 from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM
+from adapters.discord_bot.texts import reveal_text
 from bot.chat.reveal import Remembered
 from bot.chat.vote_service import ReactionEvent, VoteService
 from bot.domain import Role

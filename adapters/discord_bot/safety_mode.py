@@ -13,7 +13,7 @@ from typing import Any
 import discord
 
 from adapters.discord_bot.admins import home_channel, is_admin, is_nsfw
-from adapters.discord_bot.gate_texts import MODE_HELP
+from adapters.discord_bot.safety_texts import MODE_HELP
 from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM
 from bot.chat.safety_mode import channel_mode as core_channel_mode
 from bot.config import Settings

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 import discord
 from discord.utils import MISSING
 
-from adapters.discord_bot.layout import EmbedSpec, MessageSpec
 from adapters.discord_bot.pacing import Pacer
+from adapters.discord_bot.texts import EmbedSpec, MessageSpec
 
 PLATFORM = "discord"  # how the store names this platform
 

@@ -19,13 +19,6 @@ import aiohttp
 import discord
 
 from adapters.discord_bot.context import BotContext
-from adapters.discord_bot.layout import (
-    MessageSpec,
-    clip,
-    output_messages,
-    thread_name,
-    vanished_message,
-)
 from adapters.discord_bot.parent import ParentMessage
 from adapters.discord_bot.surfaces import (
     NO_MENTIONS,
@@ -33,6 +26,13 @@ from adapters.discord_bot.surfaces import (
     FollowupSurface,
     Surface,
     edit,
+)
+from adapters.discord_bot.texts import (
+    MessageSpec,
+    clip,
+    output_messages,
+    thread_name,
+    vanished_message,
 )
 from bot.chat.surface import MessageBook, NotDelivered
 from bot.domain import CompareSnapshot, Role, SafetyMode

@@ -9,7 +9,7 @@ Modules, one job each (the package imports none of them by itself):
 - `invocation`: a command and private answers; `view`: the output view in a thread
 - `reactions`: events into the core's votes, reveals said in the thread; `votes`: what
   reactions mean; `seeding`: the four choices; `replays`: refusing replayed requests
-- `leaderboard`: `/leaderboard`; `safety`: per-channel mode; `spoilers`: the reveal button
+- `leaderboard`: `/leaderboard`; `safety_mode`: per-channel mode; `spoilers`: the reveal button
 - `scheduler`, `streams`, `pacing`: Tier 3/4 calls per workspace; `posting`: chat.postMessage
 - `texts`, `safety_texts`, `vote_texts`, `mrkdwn`, `markdown_text`: what messages say, escaped
 """

@@ -24,7 +24,7 @@ from adapters.slack_app.compare_surface import CommandSurface
 from adapters.slack_app.context import SlackContext
 from adapters.slack_app.invocation import Invocation
 from adapters.slack_app.mrkdwn import command_text, escape
-from adapters.slack_app.safety import SafetyCommand, decide_safety, run_safety
+from adapters.slack_app.safety_mode import SafetyCommand, decide_safety, run_safety
 from adapters.slack_app.syntax import slack_help, slack_usage, subcommand, take_blind
 from adapters.slack_app.texts import INTERNAL_ERROR
 from bot.chat.command import ChatCommand

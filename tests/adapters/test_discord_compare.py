@@ -19,8 +19,8 @@ from tests.adapters.discord_harness import (  # first: it silences discord.py's 
 )
 
 # isort: on
-from adapters.discord_bot.layout import split_for_discord
 from adapters.discord_bot.pacing import DISCORD_BUDGET
+from adapters.discord_bot.texts import split_for_discord
 from bot.config import Settings
 from bot.domain import Role
 from tests.adapters.discord_harness import settings_maker

@@ -24,7 +24,7 @@ from tests.adapters.discord_harness import (  # first: it silences discord.py's 
 
 # isort: on
 from adapters.discord_bot.display import REPLACEMENT, ZWSP, contain_bidi, spoiler
-from adapters.discord_bot.layout import output_messages, split_for_discord
+from adapters.discord_bot.texts import output_messages, split_for_discord
 from bot.config import Settings
 from bot.domain import CompareSnapshot, Role, SafetyMode, SafetyNote, SafetyStatus, SideStatus
 from bot.engine.requests import INVISIBLE

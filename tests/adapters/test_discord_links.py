@@ -14,7 +14,7 @@ from tests.adapters.discord_harness import discord_bot  # first: silences the au
 
 # isort: on
 from adapters.discord_bot.display import ZWSP, disarm_links, quiet_urls
-from adapters.discord_bot.layout import output_messages, split_for_discord
+from adapters.discord_bot.texts import output_messages, split_for_discord
 from bot.config import Settings
 from bot.domain import CompareSnapshot, Role, SideStatus
 from tests.adapters.test_discord_layout import REQUEST, side

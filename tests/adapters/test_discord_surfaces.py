@@ -24,8 +24,8 @@ from tests.adapters.discord_harness import (  # first: audioop warning
 )
 
 # isort: on
-from adapters.discord_bot.layout import EmbedSpec, MessageSpec
 from adapters.discord_bot.surfaces import message_fields
+from adapters.discord_bot.texts import EmbedSpec, MessageSpec
 from bot.config import Settings
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script

@@ -8,14 +8,14 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.discord_bot.layout import (
+from adapters.discord_bot.parent import parent_content
+from adapters.discord_bot.texts import (
     EMBED_TEXT_MAX,
     output_messages,
     reveal_text,
     split_for_discord,
     thread_name,
 )
-from adapters.discord_bot.parent import parent_content
 from bot.domain import (
     CompareRequest,
     CompareSnapshot,

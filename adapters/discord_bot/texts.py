@@ -19,7 +19,7 @@ from adapters.discord_bot.display import (
     quiet_urls,
     spoiler,
 )
-from adapters.discord_bot.gate_texts import BANNER_MAX, side_banner, waiting_placeholder
+from adapters.discord_bot.safety_texts import BANNER_MAX, side_banner, waiting_placeholder
 from bot.domain import (
     CompareRequest,
     CompareSnapshot,
