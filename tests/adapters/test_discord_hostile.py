@@ -28,7 +28,7 @@ from adapters.discord_bot.texts import output_messages, split_for_discord
 from bot.config import Settings
 from bot.domain import CompareSnapshot, Role, SafetyMode, SafetyNote, SafetyStatus, SideStatus
 from bot.engine.requests import INVISIBLE
-from tests.adapters.test_discord_layout import REQUEST, side
+from tests.adapters.test_discord_texts import REQUEST, side
 from tests.fakes.discord_fake import FLAG_EPHEMERAL
 from tests.fakes.ollama_fake import OllamaFake, Script
 

@@ -17,7 +17,7 @@ from adapters.discord_bot.display import ZWSP, disarm_links, quiet_urls
 from adapters.discord_bot.texts import output_messages, split_for_discord
 from bot.config import Settings
 from bot.domain import CompareSnapshot, Role, SideStatus
-from tests.adapters.test_discord_layout import REQUEST, side
+from tests.adapters.test_discord_texts import REQUEST, side
 from tests.fakes.ollama_fake import OllamaFake, Script
 
 MASKED = "[click here](https://evil.example/a?b=c)"
