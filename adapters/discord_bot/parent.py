@@ -26,11 +26,12 @@ from adapters.discord_bot.texts import CONTENT_MAX, PROMPT_MAX, EmbedSpec, Messa
 from bot.chat.command import Parent
 from bot.domain import CompareRequest, SafetyMode, SafetyNote
 from bot.engine.demos import Demo
-from bot.text.render import option_parts
+from bot.text.render import framed_preview, option_parts
 
 log = logging.getLogger(__name__)
 
 PROMPT_COLOUR = 0x4F545C
+FRAMED_MAX = 400  # the base model's view, one line (a spoiler may double it)
 FOOTER_MAX = 300
 
 
@@ -71,7 +72,15 @@ def parent_content(
 def prompt_embed(
     request: CompareRequest, mode: SafetyMode = SafetyMode.OFF, note: SafetyNote | None = None
 ) -> EmbedSpec:
-    description, footer = prompt_display(request.prompt, mode, note, PROMPT_MAX)
+    """The prompt as typed and, when the framing changes it, what the base model saw (hidden
+    with the prompt where the safety gate hides it)."""
+    framed = request.framed_prompt != request.prompt
+    room = PROMPT_MAX - (FRAMED_MAX if framed else 0)
+    description, footer = prompt_display(request.prompt, mode, note, room)
+    if framed:
+        seen, _ = prompt_display(framed_preview(request), mode, note, FRAMED_MAX - 20)
+        if not seen.startswith("🚫"):  # withheld: the prompt's own line says so already
+            description += f"\n-# base sees: {seen}"
     return EmbedSpec("Prompt", description, PROMPT_COLOUR, footer and clip(footer, FOOTER_MAX))
 
 

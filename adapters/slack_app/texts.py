@@ -22,7 +22,13 @@ from adapters.slack_app.safety_texts import (
 )
 from adapters.slack_app.vote_texts import vote_line
 from bot.domain import CompareRequest, CompareSnapshot, Role, SideSnapshot, SideStatus
-from bot.text.render import ROLE_BLURBS, ROLE_LABELS, options_summary, stats_line
+from bot.text.render import (
+    ROLE_BLURBS,
+    ROLE_LABELS,
+    framed_preview,
+    options_summary,
+    stats_line,
+)
 from bot.votes.mapping import other
 
 # Slack advises at most 4,000 characters for a readable message (`text` is cut at 40,000);
@@ -77,6 +83,8 @@ def parent_text(snapshot: CompareSnapshot, asked_by: str, intro: str | None = No
         if prompt != escape(request.prompt)
         else ""
     )
+    if request.framed_prompt != request.prompt:  # what the base model saw, on one line
+        shortened += f"\n_base sees:_ {escape(framed_preview(request))}"
     hidden = prompt_hidden(snapshot.prompt_safety)
     if hidden is not None:
         quoted, shortened = hidden, ""

@@ -72,7 +72,8 @@ async def test_compare_posts_a_parent_opens_a_thread_and_streams_both_sides(
         assert parent.content.startswith(f"<@{fake.user_id}> asked both twins")
         assert "pair `llama3.2-1b`" in parent.content and "framing `qa`" in parent.content
         assert "seed 7" in parent.content and "temperature 0.7" in parent.content
-        assert parent.embeds[0]["description"] == "こんにちは"
+        # The prompt as typed, then what the base model saw with the qa framing, on one line.
+        assert parent.embeds[0]["description"] == "こんにちは\n-# base sees: Q: こんにちは\\nA:"
 
         thread = bot.thread(rec)
         assert (thread.type, thread.parent_id, thread.name) == (

@@ -42,7 +42,8 @@ async def test_a_demo_runs_its_prompt_framing_and_settings_with_its_explanation(
         rec = await bot.compare(None, demo="surgeon")
         await bot.settled()
         parent = bot.parent(rec)
-        assert parent.embeds[0]["description"] == demo.prompt
+        prompt, framed = parent.embeds[0]["description"].split("\n-# base sees: ")
+        assert prompt == demo.prompt and framed.startswith("Q: ") and framed.endswith("\\nA:")
         assert f"📖 **{demo.title}**: {demo.explain}" in parent.content.splitlines()
         assert "framing `qa` · max tokens 100 · temperature 0.2" in parent.content
         [generate] = ollama.requests_to("/api/generate")

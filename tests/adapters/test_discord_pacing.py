@@ -42,7 +42,7 @@ async def test_writes_are_spread_over_what_the_budget_has_left() -> None:
     budget = ChannelBudget(limit=5, window=0.5, margin=0.0)
     times = await _times(Pacer(0.01, budget), 8)
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.099
+    assert min(gaps) >= 0.09  # (a loaded machine may wake a write a little off its slot)
 
 
 async def test_an_urgent_write_skips_the_spacing_but_never_the_budget() -> None:

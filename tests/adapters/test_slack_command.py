@@ -37,6 +37,7 @@ async def assert_thread_shows_the_comparison(slack: Slack, settings: Settings) -
         parent.text
     )
     assert ">こんにちは" in parent.text
+    assert "\n_base sees:_ Q: こんにちは\\nA:\n" in parent.text  # what the base model saw
     replies = slack.replies(parent)
     assert [r.text.split(" ·")[0] for r in replies] == ["*Base*", "*Instruct*"]
     base, base_footer, _ = side_output(replies, "Base")

@@ -129,6 +129,7 @@ def test_parent_names_the_options_and_quotes_the_prompt(
         "pair llama3.2-1b · framing qa · max tokens 256 · temperature 0.7 · seed 3 · asked by ann",
         ">line &lt;!here&gt;",
         ">line 2",
+        "_base sees:_ Q: line &lt;!here&gt;\\nline 2\\nA:",  # escaped, on one line
         "Both answers stream into this thread.",
         "Vote with a reaction on this message: :a: base better · :b: instruct better · "
         ":handshake: tie · :-1: both bad.",
