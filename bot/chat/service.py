@@ -103,8 +103,10 @@ class ChatService:
         parent = Parent(outcome.request, outcome.demo, mode, queued=outcome.place.waiting)
         try:
             await run.acknowledge(parent)
-        except Exception as exc:
-            outcome.place.release()
+        except BaseException as exc:
+            outcome.place.release()  # not shown, so not run: its place goes to the next one
+            if not isinstance(exc, Exception):
+                raise
             log.error("could not acknowledge %s: %r", command.context(), exc)
             return False
         task = self.keeper.spawn(run.run(outcome), name=f"compare {command.context()}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -105,7 +106,7 @@ class Journal:
     async def _attempt(self, what: str, write: Callable[[], Awaitable[None]]) -> bool:
         deadline = self._lifetime.deadline()
         loop = asyncio.get_running_loop()
-        for attempt in range(1, 1_000_000):
+        for attempt in itertools.count(1):
             try:
                 await write()
                 if attempt > 1:

@@ -71,6 +71,19 @@ async def test_a_comparison_runs_from_ack_to_final_text_storing_every_message(
         assert [ref.role if ref else "missing" for ref in refs] == [None, Role.BASE]
 
 
+async def test_an_acknowledgement_the_platform_refuses_runs_nothing_and_frees_the_place(
+    chat_settings: Callable[..., Settings], ollama: OllamaFake
+):
+    async with chat_service(chat_settings(max_running=1)) as chat:
+        refused = await chat.compare("hi", surface=RecordingSurface(refuse_ack=True))
+        assert refused.view is None and "output_view" not in refused.names()
+        assert (chat.runtime.queue.running, chat.runtime.queue.waiting) == (0, 0)
+        after = await chat.compare("next", user="U2")
+        assert not after.of("acknowledge")[0].queued  # the place was free
+        await chat.settled()
+    assert [r["prompt"] for r in ollama.requests_to("/api/generate")] == ["next"]
+
+
 # ---- one behaviour where there were two ---------------------------------------------------
 
 
