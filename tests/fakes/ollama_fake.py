@@ -355,6 +355,7 @@ class OllamaFake:
         threads = int(options.get("num_thread") or 0) or (self.cpu.cores if self.cpu else 1)
         tokens = script.reply(body) if script.reply is not None else script.tokens
         top = int(body.get("top_logprobs") or 0)
+        with_logprobs = body.get("logprobs") is True
         held: list[dict[str, Any]] = []  # logprobs of the tokens in `pending`
         if self.on_stream_start is not None:
             self.on_stream_start(model)
@@ -390,7 +391,8 @@ class OllamaFake:
                 if token is None:  # end-of-text
                     break
                 pending += token
-                held.append(_logprob(token, _alternatives(script, index, token), top))
+                if with_logprobs:
+                    held.append(_logprob(token, _alternatives(script, index, token), top))
                 at, stopped = _find_stop(pending, stops)
                 if stopped:
                     pending = pending[:at]
@@ -642,7 +644,8 @@ def _bad_option(options: dict[str, Any]) -> str | None:
 
 
 def _token_entry(token: str, logprob: float) -> dict[str, Any]:
-    return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+    # A lone surrogate (a token cut inside a character) keeps bytes rather than failing.
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode(errors="surrogatepass"))}
 
 
 def _alternatives(script: Script, index: int, token: str) -> list[tuple[str, float]]:

@@ -109,3 +109,11 @@ async def test_an_older_server_ignores_the_fields(fake: OllamaFake) -> None:
     async with httpx.AsyncClient(base_url=fake.url) as client:
         answer = await client.post("/api/generate", json=request)
     assert answer.status_code == 200 and "logprobs" not in answer.json()
+
+
+async def test_a_token_cut_inside_a_character_still_gets_its_entry(fake: OllamaFake) -> None:
+    fake.script("smollm2:135m-text-t1", Script(tokens=["ok", "\ud800"]))
+    request = {**request_of("logprobs/gen"), "options": {"num_predict": 2}}
+    async with httpx.AsyncClient(base_url=fake.url) as client:
+        answer = await client.post("/api/generate", json=request)
+    assert [e["bytes"] for e in answer.json()["logprobs"]] == [[111, 107], [0xED, 0xA0, 0x80]]
