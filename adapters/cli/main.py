@@ -83,6 +83,16 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2")
     compare.add_argument("--seed", type=int, help="sampling seed, the same on both sides")
 
+    lens = commands.add_parser(
+        "lens", help="where each twin puts its probability for the first token of its answer"
+    )
+    lens.add_argument("prompt", help="the text both models get")
+    lens.add_argument("--pair", help="model pair (see `twinbot pairs`)")
+    lens.add_argument("--framing", help=f"base-model framing: {_framing_names()}")
+    lens.add_argument(
+        "--top", type=int, default=10, help="how many likeliest tokens to show, 1 to 20 (10)"
+    )
+
     commands.add_parser("pairs", help="list model pairs and whether each tag is pulled")
     doctor = commands.add_parser(
         "doctor", help="check Ollama, the pairs, the database and the settings"
@@ -281,6 +291,38 @@ async def _compare(settings: Settings, args: argparse.Namespace, console: Consol
     return EXIT_SIDE_FAILED if failed else EXIT_OK
 
 
+async def _lens(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    from adapters.cli.lens_view import lens_view
+    from bot.engine.catalog import load_catalog
+    from bot.engine.lens import check_top_k, next_token_distribution
+    from bot.runtime import make_backend
+
+    check_top_k(args.top)
+    catalog = load_catalog(settings.prompts_dir)
+    # The same checks as a comparison's prompt, pair and framing; the options are the lens's own.
+    request = build_request(
+        settings,
+        catalog,
+        Requester(platform="terminal", user_id="local"),
+        args.prompt,
+        pair=args.pair,
+        framing=args.framing,
+    )
+    backend = make_backend(settings, catalog)
+    try:
+        sides = await next_token_distribution(
+            backend, request.pair, request.framing, request.prompt, args.top
+        )
+    except BackendError as exc:
+        # As `compare` does: the server failed (or cannot do it), not the user's input.
+        print(f"twinbot: {show_controls(str(exc))}", file=sys.stderr)
+        return EXIT_SIDE_FAILED
+    finally:
+        await backend.close()
+    console.print(lens_view(request.prompt, request.framed_prompt, sides))
+    return EXIT_OK
+
+
 async def _pairs(settings: Settings, console: Console) -> int:
     from bot.engine.backend import canonical_tag
     from bot.ops.doctor import pull_status
@@ -395,6 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_compare(settings, args, console))
         if args.command == "pairs":
             return asyncio.run(_pairs(settings, console))
+        if args.command == "lens":
+            return asyncio.run(_lens(settings, args, console))
         if args.command == "doctor":
             return asyncio.run(_doctor(settings, args, console))
         if args.command == "stats":

@@ -92,6 +92,11 @@ class OllamaBackend:
     def pool(self) -> PoolState:
         return self._pool.state()
 
+    @property
+    def client(self) -> ollama.AsyncClient:
+        """The ollama client, for calls beyond a comparison's stream (the lens's logprobs)."""
+        return self._client
+
     async def close(self) -> None:
         await self._client.close()  # type: ignore[no-untyped-call]  # untyped upstream
         await self._http.aclose()

@@ -41,3 +41,10 @@ def control_pieces(text: str) -> Iterator[tuple[str, bool]]:
         at = match.end()
     if at < len(text):
         yield text[at:], False
+
+
+def show_token(token: str) -> str:
+    """One model token, quoted, every control visible: in a token newline and tab are not
+    layout but the very thing the model chose, so they are escaped too."""
+    text = show_controls(token).replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{text}"'

@@ -7,6 +7,10 @@ codes, mid-stream error lines under a 200, and the OpenAI-compatible `/v1` route
 
 A script's `tokens` are model tokens: `eval_count` counts every token sampled (the end-of-text
 token too, and those a stop sequence swallowed), not the chunks written, as Ollama does.
+
+Asked `logprobs: true` (with `top_logprobs: N`), each chunk carries a `logprobs` list for the
+tokens it holds, `{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}`, the final
+chunk none, and an answer not streamed all of them in one list, as v0.24.0 does (logprobs/).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ CHATML_TEMPLATE = (
 )
 RUNNER_DIED = "an error was encountered while running the model: unexpected EOF"
 RUNNER_GONE = "llama runner process no longer running: -1 "
+TOP_LOGPROBS_LIMIT = 20
+TOP_LOGPROBS_ERROR = f"top_logprobs must be between 0 and {TOP_LOGPROBS_LIMIT}"
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
 # Ollama's option types (api.Options): a value of another JSON type is a 500 naming the option.
 INT_OPTIONS = frozenset(
@@ -55,6 +61,10 @@ class Script:
     kill_runner_after: int | None = None
     # Tokens computed from the request body instead of `tokens` (a guard model's verdict, say).
     reply: Callable[[dict[str, Any]], list[str]] | None = None
+    # Per token (by position), the alternatives a `top_logprobs` request sees, most likely
+    # first: (token, logprob). A sampled token listed here gets that logprob. Positions not
+    # given get the sampled token at -0.1 and made-up alternatives below it.
+    alternatives: list[list[tuple[str, float]]] = field(default_factory=list)
 
 
 @dataclass
@@ -100,6 +110,7 @@ class _Answer:
     """One generation as it came out: the chunks' text, why it ended, and Ollama's stats."""
 
     pieces: list[str] = field(default_factory=list)
+    piece_logprobs: list[list[dict[str, Any]]] = field(default_factory=list)  # one per piece
     eval_count: int = 0
     done_reason: str = "stop"
     error: str | None = None
@@ -115,6 +126,8 @@ class OllamaFake:
         self.requests: list[RecordedRequest] = []
         self.busy = False  # every generation answers 503, as past OLLAMA_MAX_QUEUE
         self.thinking_models: set[str] = set()  # the others answer 400 to `think: true`
+        # False plays an Ollama from before logprobs: the fields are ignored, none come back.
+        self.serves_logprobs = True
         self.templates: dict[str, str] = {}  # per tag; `{{ .Prompt }}` when not set
         self.pullable: set[str] = set()  # tags /api/pull can fetch; others fail as offline
         self.loaded: set[str] = set()  # listed by /api/ps once a model has answered
@@ -201,6 +214,9 @@ class OllamaFake:
         bad = _bad_option(body.get("options") or {})
         if bad is not None:
             return self._error(500, bad)
+        top = body.get("top_logprobs")
+        if self.serves_logprobs and isinstance(top, int) and not 0 <= top <= TOP_LOGPROBS_LIMIT:
+            return self._error(400, TOP_LOGPROBS_ERROR)
         if body.get("think") is True and model not in self.thinking_models:
             return self._error(400, f'"{model}" does not support thinking')
         if self.busy:
@@ -275,10 +291,14 @@ class OllamaFake:
             await response.prepare(request)
         answer = _Answer()
         first_token_ns = 0
+        with_logprobs = self.serves_logprobs and body.get("logprobs") is True
         async for piece in self._sample(request, body, answer):
             first_token_ns = first_token_ns or time.monotonic_ns()
             if response is not None:
-                await response.write(go_json(chunk(piece)) + b"\n")
+                out = chunk(piece)
+                if with_logprobs:
+                    out["logprobs"] = answer.piece_logprobs[-1]
+                await response.write(go_json(out) + b"\n")
         if answer.dropped:
             return response or web.Response(status=500)
         if answer.error is not None:
@@ -305,6 +325,8 @@ class OllamaFake:
             final[field_name] = (
                 text if field_name == "response" else {"role": "assistant", "content": text}
             )
+            if with_logprobs:
+                final["logprobs"] = [entry for piece in answer.piece_logprobs for entry in piece]
             return self._json(final)
         await response.write(go_json(final) + b"\n")
         await response.write_eof()
@@ -332,6 +354,9 @@ class OllamaFake:
         stops = [s for s in options.get("stop") or [] if s]
         threads = int(options.get("num_thread") or 0) or (self.cpu.cores if self.cpu else 1)
         tokens = script.reply(body) if script.reply is not None else script.tokens
+        top = int(body.get("top_logprobs") or 0)
+        with_logprobs = body.get("logprobs") is True
+        held: list[dict[str, Any]] = []  # logprobs of the tokens in `pending`
         if self.on_stream_start is not None:
             self.on_stream_start(model)
         if script.kill_runner_after is not None:
@@ -366,6 +391,8 @@ class OllamaFake:
                 if token is None:  # end-of-text
                     break
                 pending += token
+                if with_logprobs:
+                    held.append(_logprob(token, _alternatives(script, index, token), top))
                 at, stopped = _find_stop(pending, stops)
                 if stopped:
                     pending = pending[:at]
@@ -373,6 +400,8 @@ class OllamaFake:
                     continue
                 if pending:
                     answer.pieces.append(pending)
+                    answer.piece_logprobs.append(held)
+                    held = []
                     if self.chunk_log is not None:
                         self.chunk_log.append((asyncio.get_running_loop().time(), model, pending))
                     yield pending
@@ -381,6 +410,7 @@ class OllamaFake:
                     break
             if pending:
                 answer.pieces.append(pending)
+                answer.piece_logprobs.append(held)
                 yield pending
         finally:
             self.active_streams -= 1
@@ -611,6 +641,27 @@ def _bad_option(options: dict[str, Any]) -> str | None:
         ):
             return f'option "{key}" must be of type array'
     return None
+
+
+def _token_entry(token: str, logprob: float) -> dict[str, Any]:
+    # A lone surrogate (a token cut inside a character) keeps bytes rather than failing.
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode(errors="surrogatepass"))}
+
+
+def _alternatives(script: Script, index: int, token: str) -> list[tuple[str, float]]:
+    """The script's alternatives at this position, else the sampled token first and filler."""
+    if index < len(script.alternatives):
+        return script.alternatives[index]
+    return [(token, -0.1), *((f"<alt{n}>", -2.0 - n) for n in range(TOP_LOGPROBS_LIMIT))]
+
+
+def _logprob(token: str, alternatives: list[tuple[str, float]], top: int) -> dict[str, Any]:
+    """One token's logprobs entry in Ollama's shape; `top_logprobs` only when asked for."""
+    own = next((lp for alt, lp in alternatives if alt == token), -0.1)
+    entry = _token_entry(token, own)
+    if top:
+        entry["top_logprobs"] = [_token_entry(alt, lp) for alt, lp in alternatives[:top]]
+    return entry
 
 
 def _find_stop(text: str, stops: list[str]) -> tuple[int, bool]:
