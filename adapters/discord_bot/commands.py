@@ -66,7 +66,7 @@ async def pairs_text(ctx: BotContext) -> str:
 
 async def restarting(ctx: BotContext, interaction: discord.Interaction[Any]) -> bool:
     """While shutting down, every new command gets a polite private "restarting"."""
-    if ctx.service.intake.open:
+    if ctx.chat.intake.open:
         return False
     try:
         await interaction.response.send_message(
@@ -110,11 +110,11 @@ def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
     ) -> None:
         args = CompareArgs(prompt or "", pair, framing, max_tokens, temperature, seed)
         command = chat_command(ctx, interaction, args, blind, demo)
-        await ctx.service.compare(command, InteractionSurface(ctx, interaction))
+        await ctx.chat.compare(command, InteractionSurface(ctx, interaction))
 
     @compare.autocomplete("demo")
     async def demo_choices(interaction: discord.Interaction[Any], current: str) -> Choices:
-        demos = ctx.service.demos
+        demos = ctx.chat.demos
         titles = {} if isinstance(demos, Exception) else {n: d.title for n, d in demos.items()}
         return _choices(titles, current)
 

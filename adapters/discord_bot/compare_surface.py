@@ -13,7 +13,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord_bot.admins import is_admin, is_nsfw
+from adapters.discord_bot.admins import home_channel, is_admin, is_nsfw
 from adapters.discord_bot.context import BotContext
 from adapters.discord_bot.parent import ParentMessage
 from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM, to_embed
@@ -30,11 +30,8 @@ log = logging.getLogger(__name__)
 
 def channel_ids(interaction: discord.Interaction[Any]) -> tuple[str, ...]:
     """The channel a command came from, then the channel above it when that is a thread."""
-    ids = [str(interaction.channel_id)]
-    channel = interaction.channel
-    if isinstance(channel, discord.Thread) and channel.parent_id:
-        ids.append(str(channel.parent_id))
-    return tuple(ids)
+    here, home = str(interaction.channel_id), str(home_channel(interaction))
+    return (here,) if home == here else (here, home)
 
 
 def chat_command(

@@ -13,9 +13,4 @@ from bot.runtime import Runtime
 class BotContext:
     runtime: Runtime
     pacers: Pacers  # one per channel or thread: sends and edits share Discord's budget
-    chat: ChatService | None = None  # set once the client exists (it announces reveals)
-
-    @property
-    def service(self) -> ChatService:
-        assert self.chat is not None, "the chat service is made with the client"
-        return self.chat
+    chat: ChatService  # /compare and the votes, run by the core

@@ -14,7 +14,7 @@ from adapters.slack_app.scheduler import UpdateScheduler
 from adapters.slack_app.seeding import ReactionSeeder
 from adapters.slack_app.streams import StreamLane
 from bot.chat.keeper import TaskKeeper
-from bot.chat.limits import RateLimiter, TokenBuckets
+from bot.chat.limits import TokenBuckets
 from bot.chat.service import ChatService
 from bot.runtime import Runtime
 
@@ -42,10 +42,6 @@ class SlackContext:
         self._schedulers: dict[str, UpdateScheduler] = {}
         self._seeders: dict[str, ReactionSeeder] = {}
         self._streams: dict[str, StreamLane] = {}
-
-    @property
-    def limiter(self) -> RateLimiter:
-        return self.chat.limiter
 
     def scheduler(self, team_id: str) -> UpdateScheduler:
         """The workspace's one chat.update scheduler (Tier 3 limits are per workspace)."""

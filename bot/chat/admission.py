@@ -146,11 +146,12 @@ class Admission:
         full = None if command.exempt else self._queue.refusal()
         if full is not None:
             return Refusal("queue_full", str(full))
-        decision = self._limiter.check(*limiter_keys(command.requester), exempt=command.exempt)
+        keys = limiter_keys(command.requester)
+        decision = self._limiter.check(*keys, exempt=command.exempt)
         if not decision.allowed:
             return Refusal("rate_limited", refusal_message(decision))
-        user = limiter_keys(command.requester)[0]  # the fair queue's idea of one user
-        # Cannot refuse now: `refusal()` said there is room, and nothing ran in between.
-        place = self._queue.reserve(user, on_position, exempt=command.exempt)
+        # Cannot refuse now: `refusal()` said there is room, and nothing ran in between. The
+        # user's rate-limit key is the fair queue's idea of one user.
+        place = self._queue.reserve(keys[0], on_position, exempt=command.exempt)
         request = blinded(request, blind_wanted(self._settings, command))
         return Admitted(request, place, demo)

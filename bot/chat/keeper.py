@@ -68,10 +68,6 @@ class Intake:
         self.open = True
         self._waiting: set[asyncio.Task[Any]] = set()
 
-    @property
-    def waiting(self) -> int:
-        return len(self._waiting)
-
     @contextmanager
     def waiting_for_a_place(self) -> Iterator[None]:
         """Around the wait for a place: the current task may be cancelled by `close`."""

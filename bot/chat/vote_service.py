@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.chat.keeper import TaskKeeper
@@ -26,16 +25,10 @@ from bot.store.sqlite import ReactionInput, ReactionOutcome, Store
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class ReactionEvent:
-    platform: str
-    channel_id: str
-    message_id: str
-    user_id: str
-    emoji: str  # as the platform names it (the store's mapping knows both kinds)
-    added: bool
-    by_bot: bool = False  # twinbot itself or another bot: logged, never counted
-    occurred_at: datetime | None = None
+# What an adapter hands over is what the log takes: the platform's ids, the emoji as the
+# platform names it (the adapters' vocabularies say what it means), added or removed, and
+# whether the reactor is a bot (only the platform knows).
+ReactionEvent = ReactionInput
 
 
 class VoteService:
@@ -101,17 +94,12 @@ class VoteService:
         await self._reveals.close(grace)
 
     async def _record(self, event: ReactionEvent) -> ReactionOutcome | None:
-        reaction = ReactionInput(
-            platform=event.platform, channel_id=event.channel_id, message_id=event.message_id,
-            user_id=event.user_id, emoji=event.emoji, added=event.added, by_bot=event.by_bot,
-            occurred_at=event.occurred_at,
-        )  # fmt: skip
         try:
-            return await self.writer.write(reaction)
+            return await self.writer.write(event)
         except ReactionLost:
             pass  # the writer logged it in full
         except Exception:
-            log.exception("a reaction was NOT logged (%s)", describe(reaction))
+            log.exception("a reaction was NOT logged (%s)", describe(event))
         if self._metrics is not None:
             self._metrics.errors.labels("reaction_lost").inc()
         return None
