@@ -228,9 +228,27 @@ def bootstrap_ratings(fights: Sequence[Battle], rounds: int = 200, seed: int = 0
     return sorted(ranked, key=lambda r: (r.rank, -r.rating, r.model))
 
 
+def self_votes(fights: Sequence[Battle]) -> dict[str, int]:
+    """Votes on a pair with the same tag on both sides, per model: one vote is one battle of
+    that model (not two, one per side), though it rates nothing."""
+    counts: dict[str, int] = defaultdict(int)
+    for a, b, _ in fights:
+        if a == b:
+            counts[a] += 1
+    return dict(counts)
+
+
 def rate_groups(fights: Sequence[Battle], rounds: int = 200, seed: int = 0) -> list[RatingGroup]:
-    """Every connected group of models, rated on its own."""
+    """Every connected group of models, rated on its own; a model's votes include its votes
+    against itself, once each."""
+    alone = self_votes(fights)
     return [
-        RatingGroup(bootstrap_ratings(group, rounds, seed), len(group))
+        RatingGroup(
+            [
+                dataclasses.replace(r, battles=r.battles + alone.get(r.model, 0))
+                for r in bootstrap_ratings(group, rounds, seed)
+            ],
+            len(group),
+        )
         for group in connected_groups(fights)
     ]
