@@ -10,13 +10,25 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bot.votes.leaderboard import Leaderboard, interval_text
+from bot.votes.ratings import RatingGroup
 
 BASE_COLOUR = "#d95f02"
 INSTRUCT_COLOUR = "#1b9e77"
 RATING_COLOUR = "#7570b3"
 MOST_RECORDS = 30  # a readable chart; the table has every framing
+MOST_MODELS = 30
 RATINGS_TITLE = "Rating, 95% interval (per group)"
 SHARES_TITLE = "Share of votes (%), 95% intervals"
+
+
+def _shown_groups(board: Leaderboard) -> list[RatingGroup]:
+    """Whole groups, largest first, while they stay within MOST_MODELS rows (at least one)."""
+    shown: list[RatingGroup] = []
+    for group in board.groups:
+        if shown and sum(len(g.ratings) for g in shown) + len(group.ratings) > MOST_MODELS:
+            break
+        shown.append(group)
+    return shown
 
 
 def _ratings(axes: Axes, board: Leaderboard) -> None:
@@ -24,7 +36,8 @@ def _ratings(axes: Axes, board: Leaderboard) -> None:
     compare within a group only. An open side (never lost / never won) is an arrow."""
     labels: list[str] = []
     row = 0
-    for number, group in enumerate(board.groups):
+    shown = _shown_groups(board)
+    for number, group in enumerate(shown):
         if number:
             axes.axhline(row - 0.5, color="#999999", linewidth=0.8)
         for r in group.ratings:
@@ -44,7 +57,9 @@ def _ratings(axes: Axes, board: Leaderboard) -> None:
             row += 1
     axes.set_yticks(range(len(labels)), labels, fontsize="small")
     axes.invert_yaxis()
-    axes.set_title(RATINGS_TITLE if labels else "No ratings yet", fontsize="medium")
+    cut = sum(len(g.ratings) for g in board.groups) - len(labels)
+    title = RATINGS_TITLE + (f"\n{len(labels)} shown; {cut} more in the table" if cut else "")
+    axes.set_title(title if labels else "No ratings yet", fontsize="medium")
     axes.grid(axis="x", alpha=0.3)
 
 
@@ -81,14 +96,13 @@ def _shares(axes: Axes, board: Leaderboard) -> None:
 
 def leaderboard_figure(board: Leaderboard, title: str = "Which twin do people prefer?") -> Figure:
     """The figure, for a caller that saves it (or a test that looks inside)."""
-    models = sum(len(g.ratings) for g in board.groups)
+    models = sum(len(g.ratings) for g in _shown_groups(board))
     rows = max(1, models, min(len(board.records), MOST_RECORDS))
-    figure = Figure(figsize=(13, 1.6 + 0.55 * rows), dpi=100)
+    figure = Figure(figsize=(13, 1.6 + 0.55 * rows), dpi=100, layout="constrained")
     ratings, shares = figure.subplots(1, 2)
     _ratings(ratings, board)
     _shares(shares, board)
     figure.suptitle(title if board.records else "No votes yet")
-    figure.tight_layout()
     return figure
 
 

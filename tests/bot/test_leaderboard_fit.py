@@ -84,3 +84,13 @@ def test_the_chart_shows_each_rating_with_its_interval_beside_the_win_shares():
     bars = [c for c in shares.containers if isinstance(c, BarContainer)]
     assert [len(b) for b in bars] == [len(board.records)] * 2
     assert leaderboard_chart(board).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_chart_of_many_groups_shows_whole_groups_and_says_how_many_more():
+    votes = []
+    for n in range(40):
+        votes += [vote(c, f"p{n:02d}", f"b{n}", f"i{n}") for c in (Choice.TIE, Choice.BASE_BETTER)]
+    ratings, shares = leaderboard_figure(build_leaderboard(votes, rounds=20)).axes
+    assert len([c for c in ratings.collections if isinstance(c, LineCollection)]) == 30
+    assert ratings.get_title().endswith("\n30 shown; 50 more in the table")
+    assert shares.get_title().endswith("\n30 most voted; 10 more in the table")
