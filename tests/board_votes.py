@@ -10,7 +10,14 @@ from bot.domain import CompareRequest, ModelPair, Requester
 from bot.engine.catalog import load_catalog
 from bot.engine.requests import build_request
 from bot.store.sqlite import Store
-from bot.votes.leaderboard import Leaderboard, build_leaderboard
+from bot.votes.leaderboard import (
+    Leaderboard,
+    build_leaderboard,
+    grouped_records,
+    interval_text,
+    pair_names,
+    share,
+)
 from tests.bot.test_export import voted_comparison
 
 FIVE_PAIRS = ("llama3.2-1b", "qwen2.5-0.5b", "mistral-7b-v0.2", "llama3-8b", "gemma-2b")
@@ -58,3 +65,19 @@ async def seed_pair(
 async def board_of(store: Store) -> Leaderboard:
     """What every surface should show: the same votes, every vote counted."""
     return build_leaderboard(await store.votes(), all_votes=True)
+
+
+def assert_every_model_and_rating(shown: dict[str, str], board: Leaderboard) -> None:
+    """`shown` (a section's text by its title, as a surface posted it) has each model's rank,
+    tag, rating, interval and votes under its pairs' title, and each framing's counts."""
+    for key, records in grouped_records(board).items():
+        text = shown[pair_names(records)]
+        assert isinstance(key, int)
+        for r in board.groups[key].ratings:
+            expected = (
+                f"#{r.rank} {r.model}\n   {r.rating:>5.0f}  {interval_text(r):<10} "
+                f"{r.battles:>5} votes"
+            )
+            assert expected in text
+        for record in records:
+            assert f"\n{record.framing:<10} {record.votes:>5}  {share(record.base_rate)}" in text

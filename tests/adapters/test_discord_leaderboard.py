@@ -14,8 +14,7 @@ from tests.adapters.discord_harness import Bot, discord_bot  # first: silences a
 # isort: on
 from bot.config import Settings
 from bot.domain import ModelPair
-from bot.votes.leaderboard import Leaderboard, grouped_records, interval_text, pair_names, share
-from tests.board_votes import board_of, seed_five_by_five, seed_pair
+from tests.board_votes import assert_every_model_and_rating, board_of, seed_five_by_five, seed_pair
 from tests.fakes.discord_fake import FLAG_EPHEMERAL, InteractionRecord, RecordedRequest
 from tests.fakes.ollama_fake import OllamaFake
 
@@ -69,23 +68,6 @@ def fields_of(posts: list[RecordedRequest]) -> list[dict[str, str]]:
     return [f for post in posts for e in post.json.get("embeds") or [] for f in e["fields"]]
 
 
-def assert_every_model_and_rating(fields: list[dict[str, str]], board: Leaderboard) -> None:
-    """Each model's rank, tag, rating, interval and votes, in the field of its pairs; each
-    framing's counts too."""
-    by_name = {f["name"]: f["value"] for f in fields}
-    for key, records in grouped_records(board).items():
-        value = by_name[pair_names(records)]
-        assert isinstance(key, int)
-        for r in board.groups[key].ratings:
-            expected = (
-                f"#{r.rank} {r.model}\n   {r.rating:>5.0f}  {interval_text(r):<10} "
-                f"{r.battles:>5} votes"
-            )
-            assert expected in value
-        for record in records:
-            assert f"\n{record.framing:<10} {record.votes:>5}  {share(record.base_rate)}" in value
-
-
 async def test_leaderboard_posts_the_board_and_the_chart(bot_settings: Settings) -> None:
     async with discord_bot(bot_settings) as bot:
         await voted(bot)
@@ -113,7 +95,7 @@ async def test_five_pairs_by_five_framings_keep_every_rating(bot_settings: Setti
         rec, answer = await leaderboard(bot, all_votes=True)
         fields = fields_of(webhook_posts(bot, rec))
         assert len(fields) == 5  # one per pair, in one message: the fake checked its limits
-        assert_every_model_and_rating(fields, board)
+        assert_every_model_and_rating({f["name"]: f["value"] for f in fields}, board)
         assert answer["attachments"] == [{"id": 0, "filename": "leaderboard.png"}]
 
 
@@ -137,7 +119,7 @@ async def test_a_board_too_big_for_one_message_continues_in_the_next(
         assert "attachments" in first and not second.get("attachments")
         fields = fields_of(posts)
         assert len(fields) == 30
-        assert_every_model_and_rating(fields, board)
+        assert_every_model_and_rating({f["name"]: f["value"] for f in fields}, board)
 
 
 async def test_filters_narrow_the_votes(bot_settings: Settings) -> None:
