@@ -42,6 +42,10 @@ async def voted(bot: Bot) -> None:
     raise AssertionError("the votes did not arrive")
 
 
+# A hang guard, not a speed test: a big board's ratings and chart take seconds on a busy machine.
+BIG_BOARD_WAIT = 60.0
+
+
 async def leaderboard(bot: Bot, **options: Any) -> tuple[InteractionRecord, dict[str, Any]]:
     """/leaderboard; the record and the follow-up that answered it."""
     rec = await bot.fake.dispatch_slash_command("leaderboard", options)
@@ -52,7 +56,8 @@ async def leaderboard(bot: Bot, **options: Any) -> tuple[InteractionRecord, dict
     answer = await bot.fake.wait_for_request(
         lambda r: (
             r.method == "POST" and r.path.startswith(f"/webhooks/{bot.fake.app_id}/{rec.token}")
-        )
+        ),
+        timeout=BIG_BOARD_WAIT,
     )
     return rec, answer.json
 
@@ -108,7 +113,7 @@ async def test_a_board_too_big_for_one_message_continues_in_the_next(
             await seed_pair(bot.runtime.store, bot_settings, pair, [{"1": "🅰️", "2": "🅱️"}])
         board = await board_of(bot.runtime.store)
         rec, _ = await leaderboard(bot, all_votes=True)
-        await bot.fake.wait_until(lambda: len(webhook_posts(bot, rec)) == 2)
+        await bot.fake.wait_until(lambda: len(webhook_posts(bot, rec)) == 2, BIG_BOARD_WAIT)
         posts = webhook_posts(bot, rec)
         first, second = (post.json for post in posts)
         assert second["content"] == "**Leaderboard** · all votes (continued)"

@@ -13,6 +13,8 @@ from tests.fakes.ollama_fake import OllamaFake
 from tests.fakes.slack_fake import Message
 
 PNG = b"\x89PNG\r\n\x1a\n"
+# A hang guard, not a speed test: a big board's ratings and chart take seconds on a busy machine.
+BIG_BOARD_WAIT = 60.0
 
 
 async def vote(slack: Slack, prompt: str, reaction: str, user: str) -> None:
@@ -77,7 +79,7 @@ async def test_ten_models_keep_every_rating(settings: Settings):
         board = await board_of(slack.bot.runtime.store)
         assert sum(len(g.ratings) for g in board.groups) == 10
         await answered(slack, "--all-votes")
-        await slack.settled()
+        await slack.settled(BIG_BOARD_WAIT)
         _, posted = slack.parents()  # the fake checked each block against Slack's limits
         assert_every_model_and_rating(by_title(shown(posted)), board)
 
@@ -91,7 +93,7 @@ async def test_a_board_of_more_than_fifty_blocks_continues_in_the_next_message(
             await seed_pair(slack.bot.runtime.store, settings, pair, [{"1": "🅰️", "2": "🅱️"}])
         board = await board_of(slack.bot.runtime.store)
         await answered(slack, "--all-votes")
-        await slack.settled()
+        await slack.settled(BIG_BOARD_WAIT)
         _, first, second = slack.parents()
         assert first.text == "*Leaderboard* · all votes (part 1 of 2)"
         assert second.text == "*Leaderboard* · all votes (part 2 of 2)"
