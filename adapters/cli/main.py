@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from adapters.cli.output_paths import output_target
+from adapters.cli.stats_view import print_stats
 from adapters.cli.vocabularies import VOCABULARIES
 from adapters.terminal import TerminalView
 from bot.config import ConfigError, Settings, load_settings
@@ -31,7 +32,7 @@ from bot.store.sqlite import Store, VoteFilter, utc_iso
 from bot.text.report import DemoResult, render_report
 from bot.text.visible import show_controls
 from bot.votes.export import ExportFormat, export_text
-from bot.votes.leaderboard import Leaderboard, leaderboard_for, leaderboard_text
+from bot.votes.leaderboard import Leaderboard, leaderboard_for
 from bot.votes.periods import parse_moment
 
 EXIT_OK = 0
@@ -187,11 +188,11 @@ def _stats(settings: Settings, args: argparse.Namespace, console: Console) -> in
     # Blind or not is the leaderboard's to decide, so it can say how many it left out.
     where = dataclasses.replace(_vote_filter(args), blind_only=False)
     board = asyncio.run(_leaderboard(settings, where, args.all_votes))
-    console.print(show_controls(leaderboard_text(board)), markup=False, highlight=False)
+    print_stats(console, board)
     if chart is not None:
-        from bot.votes.chart import win_rate_chart  # matplotlib loads slowly: only when asked
+        from bot.votes.chart import leaderboard_chart  # matplotlib loads slowly: only when asked
 
-        chart.write_bytes(win_rate_chart(board))
+        chart.write_bytes(leaderboard_chart(board))
         console.print(f"chart written to {args.chart}", markup=False, highlight=False)
     return EXIT_OK
 

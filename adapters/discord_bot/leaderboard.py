@@ -1,4 +1,6 @@
-"""`/leaderboard`: win rates per pair and framing as a table, and the chart as an image."""
+"""`/leaderboard`: the board as embeds (one field per group of connected models, with their
+ratings and each framing's win shares), paged over as many messages as Discord's limits need,
+and the chart as an image on the first."""
 
 from __future__ import annotations
 
@@ -11,10 +13,16 @@ from typing import Any
 import discord
 
 from adapters.discord_bot.surfaces import NO_MENTIONS
-from adapters.discord_bot.texts import CONTENT_MAX
 from bot.errors import InputError
 from bot.store.sqlite import Store, VoteFilter, utc_iso
-from bot.votes.leaderboard import Leaderboard, build_leaderboard, first_lines, leaderboard_text
+from bot.votes.leaderboard import (
+    Leaderboard,
+    build_leaderboard,
+    chunks,
+    empty_text,
+    notes,
+    sections,
+)
 from bot.votes.periods import parse_moment
 
 log = logging.getLogger(__name__)
@@ -46,17 +54,67 @@ def describe(channel_id: int | None, where: VoteFilter, since: str | None, all_v
     return "**Leaderboard**" + (" · " + " · ".join(parts) if parts else "")
 
 
-def table_message(header: str, table: str) -> str:
-    """The header and the table in a code block, cut at a line to fit one message."""
-    room = CONTENT_MAX - len(header) - len("\n```\n\n```") - 40
-    kept = first_lines(table, room, "… {count} more lines (use `twinbot stats`)")
-    return header + "\n```\n" + kept + "\n```"
+# Discord's limits on one message's embeds (all counted together for the total).
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1_024
+FIELDS_MAX = 25
+EMBEDS_TOTAL_MAX = 6_000
+FOOTER_ROOM = 40  # "page 12 of 13" and some
+COLOUR = 0x1B9E77  # the chart's instruct colour
+
+Field = tuple[str, str]
+
+
+def board_fields(board: Leaderboard) -> list[Field]:
+    """One field per section, in a code block; a section longer than a field continues in the
+    next one, cut between lines."""
+    fence = len("```\n\n```")
+    fields = []
+    for section in sections(board):
+        for index, run in enumerate(chunks(section.lines, FIELD_VALUE_MAX - fence)):
+            name = section.title if index == 0 else f"{section.title} (continued)"
+            fields.append((name[:FIELD_NAME_MAX], "```\n" + "\n".join(run) + "\n```"))
+    return fields
+
+
+def board_pages(fields: list[Field], description: str, title: str) -> list[list[Field]]:
+    """The fields in pages that each fit one message's embed (25 fields, 6,000 characters
+    with the title, the description on the first page and a page footer)."""
+    pages: list[list[Field]] = [[]]
+    used = len(title) + len(description) + FOOTER_ROOM
+    for name, value in fields:
+        size = len(name) + len(value)
+        if pages[-1] and (len(pages[-1]) == FIELDS_MAX or used + size > EMBEDS_TOTAL_MAX):
+            pages.append([])
+            used = len(title) + FOOTER_ROOM
+        pages[-1].append((name, value))
+        used += size
+    return pages
+
+
+def board_embeds(board: Leaderboard, title: str) -> list[discord.Embed]:
+    """One embed per message to send; empty when there is nothing to rate."""
+    if empty_text(board, SWITCH) is not None:
+        return []
+    description = "\n".join(notes(board, SWITCH))
+    pages = board_pages(board_fields(board), description, title)
+    embeds = []
+    for number, page in enumerate(pages, start=1):
+        embed = discord.Embed(
+            title=title, description=description if number == 1 else None, colour=COLOUR
+        )
+        for name, value in page:
+            embed.add_field(name=name, value=value, inline=False)
+        if len(pages) > 1:
+            embed.set_footer(text=f"page {number} of {len(pages)}")
+        embeds.append(embed)
+    return embeds
 
 
 def _chart(board: Leaderboard) -> bytes:
-    from bot.votes.chart import win_rate_chart  # matplotlib loads slowly: only when asked
+    from bot.votes.chart import leaderboard_chart  # matplotlib loads slowly: only when asked
 
-    return win_rate_chart(board)
+    return leaderboard_chart(board)
 
 
 async def answer_leaderboard(
@@ -85,5 +143,18 @@ async def answer_leaderboard(
         png = await asyncio.to_thread(_chart, board)
         files.append(discord.File(io.BytesIO(png), filename=CHART_NAME))
     header = describe(channel_id, where, since, all_votes)
-    content = table_message(header, leaderboard_text(board, switch=SWITCH))
-    await interaction.followup.send(content, files=files, allowed_mentions=NO_MENTIONS)
+    embeds = board_embeds(board, "Ratings and win shares")
+    if not embeds:
+        empty = empty_text(board, SWITCH) or ""
+        await interaction.followup.send(f"{header}\n{empty}", allowed_mentions=NO_MENTIONS)
+        return
+    # The first page carries the chart; a board too big for one message continues below it.
+    for number, embed in enumerate(embeds):
+        if number == 0:
+            await interaction.followup.send(
+                header, embed=embed, files=files, allowed_mentions=NO_MENTIONS
+            )
+        else:
+            await interaction.followup.send(
+                f"{header} (continued)", embed=embed, allowed_mentions=NO_MENTIONS
+            )

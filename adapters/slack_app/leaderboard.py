@@ -1,11 +1,13 @@
-"""`/leaderboard`: which twin people prefer, as a table in a code block with the win-rate chart.
+"""`/leaderboard`: which twin people prefer, as blocks (one per group of connected models, with
+their ratings and each framing's win shares) paged over as many messages as Slack's limits
+need, after the chart.
 
 A command of its own (not `/compare leaderboard`), as on Discord and in docs/votes.md, so no
 prompt can be mistaken for it. The filters are checked before the ack; the votes are read, the
 ratings bootstrapped and the chart drawn after it, off the event loop. The chart is uploaded
-with the table as its comment (files.getUploadURLExternal + files.completeUploadExternal, the
-way `files_upload_v2` does it); if Slack refuses the upload (no `files:write` scope, say), the
-table is posted alone with a line saying why.
+first with the header as its comment (files.getUploadURLExternal +
+files.completeUploadExternal, the way `files_upload_v2` does it), then the board; if Slack
+refuses the upload (no `files:write` scope, say), the board ends with a line saying why.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import functools
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -27,14 +30,23 @@ from adapters.slack_app.texts import invite_message
 from bot.chat.admission import CHANNEL_NOT_ALLOWED, channel_allowed
 from bot.errors import InputError
 from bot.store.sqlite import VoteFilter, utc_iso
-from bot.votes.leaderboard import Leaderboard, build_leaderboard, first_lines, leaderboard_text
+from bot.votes.leaderboard import (
+    Leaderboard,
+    build_leaderboard,
+    chunks,
+    empty_text,
+    notes,
+    sections,
+)
 from bot.votes.periods import parse_moment
 
 log = logging.getLogger(__name__)
 
 LEADERBOARD_COMMAND = "/leaderboard"
 CHART_NAME = "twinbot-leaderboard.png"
-TABLE_LIMIT = 3_000  # characters of table in one message
+SECTION_TEXT_MAX = 3_000  # characters of mrkdwn in one section block
+BLOCKS_MAX = 50  # blocks in one message
+SWITCH = "--all-votes"
 _NOT_A_MEMBER = {"not_in_channel", "channel_not_found"}
 USAGE = (
     f"`{LEADERBOARD_COMMAND} {LEADERBOARD_HINT}` posts which twin people prefer, per pair "
@@ -81,16 +93,46 @@ def decide_leaderboard(bot: SlackContext, call: Invocation) -> LeaderboardJob | 
     return LeaderboardJob(where, header, args.all_votes)
 
 
-def table_message(header: str, table: str) -> str:
-    """The header and the table in a code block, cut at a line to stay readable."""
-    kept = first_lines(table, TABLE_LIMIT, "… {count} more lines (`twinbot stats` has them all)")
-    return header + "\n```\n" + escape(kept) + "\n```"
+Block = dict[str, Any]
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def board_blocks(board: Leaderboard) -> list[Block]:
+    """The board's notes, then a block per section in a code block; a section longer than a
+    block continues in the next one, cut between lines. Escaped before measuring: `&`, `<`
+    and `>` grow."""
+    blocks = [_section(escape("\n".join(notes(board, SWITCH))))]
+    for part in sections(board):
+        title = f"*{escape(part.title)}*"
+        room = SECTION_TEXT_MAX - len(title) - len(" (continued)\n```\n\n```")
+        for index, run in enumerate(chunks([escape(line) for line in part.lines], room)):
+            named = title if index == 0 else f"{title} (continued)"
+            blocks.append(_section(named + "\n```\n" + "\n".join(run) + "\n```"))
+    return blocks
+
+
+def board_messages(board: Leaderboard, header: str) -> list[tuple[str, list[Block]]]:
+    """(fallback text, blocks) per message to post: the header first, 50 blocks a message."""
+    empty = empty_text(board, SWITCH)
+    if empty is not None:
+        return [(header + "\n```\n" + escape(empty) + "\n```", [])]
+    blocks = [_section(header), *board_blocks(board)]
+    pages = [blocks[i : i + BLOCKS_MAX] for i in range(0, len(blocks), BLOCKS_MAX)]
+    if len(pages) == 1:
+        return [(header, pages[0])]
+    return [
+        (f"{header} (part {number} of {len(pages)})", page)
+        for number, page in enumerate(pages, start=1)
+    ]
 
 
 def _chart(board: Leaderboard) -> bytes:
-    from bot.votes.chart import win_rate_chart  # matplotlib loads slowly: only when asked
+    from bot.votes.chart import leaderboard_chart  # matplotlib loads slowly: only when asked
 
-    return win_rate_chart(board)
+    return leaderboard_chart(board)
 
 
 async def post_leaderboard(bot: SlackContext, call: Invocation, job: LeaderboardJob) -> None:
@@ -99,15 +141,20 @@ async def post_leaderboard(bot: SlackContext, call: Invocation, job: Leaderboard
     board = await asyncio.to_thread(
         functools.partial(build_leaderboard, votes, all_votes=job.all_votes)
     )
-    message = table_message(job.header, leaderboard_text(board, switch="--all-votes"))
+    messages = board_messages(board, job.header)
     try:
         if board.records:
             png = await asyncio.to_thread(_chart, board)
-            refused = await _upload(bot, call, png, message)
-            if refused is None:
-                return
-            message += f"\n_(the chart could not be uploaded: `{refused}`)_"
-        await bot.posts.post(call.channel_id, message)
+            refused = await _upload(bot, call, png, job.header)
+            if refused is not None:
+                text, blocks = messages[-1]
+                note = f"_(the chart could not be uploaded: `{refused}`)_"
+                if len(blocks) == BLOCKS_MAX:
+                    messages.append((note, [_section(note)]))
+                else:
+                    messages[-1] = (text, [*blocks, _section(note)])
+        for text, blocks in messages:
+            await bot.posts.post(call.channel_id, text, blocks=blocks or None)
     except SlackApiError as exc:
         error = slack_error(exc)
         log.warning("/leaderboard could not post (%s) %s", error, call.context())
@@ -126,8 +173,9 @@ async def _upload(bot: SlackContext, call: Invocation, png: bytes, comment: str)
             file=png,
             filename=CHART_NAME,
             title="twinbot leaderboard",
-            alt_txt="Bar chart: each twin's share of the votes per pair and framing, with 95% "
-            "intervals.",
+            alt_txt="Charts: each model's rating with its 95% interval, per group of models "
+            "connected by votes; beside it, each twin's share of the votes per pair and framing, "
+            "with 95% intervals.",
             initial_comment=comment,
         )
     except SlackApiError as exc:

@@ -51,14 +51,12 @@ def _percent(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
-def _rate(interval: Interval) -> str:
-    return f"{_percent(interval.value)} ({_percent(interval.low)}-{_percent(interval.high)})"
+def share(interval: Interval) -> str:
+    """A share of the votes with its 95% interval, compactly: `33% 14-61`."""
+    return f"{_percent(interval.value)} {interval.low * 100:.0f}-{interval.high * 100:.0f}"
 
 
-MODEL_WIDTH = 36
-
-
-def _interval(rating: Rating) -> str:
+def interval_text(rating: Rating) -> str:
     """The 95% interval, or the mark that replaces it where the data bound only one side."""
     if rating.never_lost and rating.never_won:
         return "only ties"
@@ -69,71 +67,126 @@ def _interval(rating: Rating) -> str:
     return f"{rating.low:.0f}-{rating.high:.0f}"
 
 
-def _ratings_lines(board: Leaderboard) -> list[str]:
-    if not board.groups:
-        return []
-    lines = ["", "Bradley-Terry ratings (ranks tie where the 95% intervals overlap)"]
-    if len(board.groups) > 1:
-        lines.append(
-            f"{len(board.groups)} groups share no model: each is rated on its own (centred "
-            "on 1000), and no order across them is known."
-        )
-    for number, group in enumerate(board.groups, start=1):
-        title = f"group {number}" if len(board.groups) > 1 else "models"
-        lines.append(
-            f"{'rank':>4}  {title[:MODEL_WIDTH]:<{MODEL_WIDTH}} {'rating':>6}  "
-            f"{'95% CI':<19} {'votes':>5}"
-        )
-        for r in group.ratings:
-            lines.append(
-                f"{r.rank:>4}  {r.model[:MODEL_WIDTH]:<{MODEL_WIDTH}} {r.rating:>6.0f}  "
-                f"{_interval(r):<19} {r.battles:>5}"
-            )
-    return lines
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One block of the board: the pairs whose models are connected by votes, with their
+    models' ratings and each framing's counts, so a surface can page the board between
+    sections (or between lines of one section) without losing a model or a rating."""
+
+    title: str
+    lines: list[str]  # fixed width, at most ROW_WIDTH characters except a model's own line
 
 
-def _left_out_line(board: Leaderboard, switch: str) -> list[str]:
-    if board.all_votes:
-        return ["", "All votes counted, blind or not."]
-    if not board.left_out:
-        return ["", "Blind votes only (cast before the names were shown)."]
+ROW_WIDTH = 52
+FRAMING_HEADER = f"{'framing':<10} {'votes':>5}  {'base wins':<11} {'instruct':<11} tie bad"
+
+
+def _rating_lines(rating: Rating) -> list[str]:
+    # The tag on a line of its own: never cut, however long (a chat wraps it, not we).
     return [
-        "",
-        f"Blind votes only: {board.left_out} cast with the names shown are left out "
-        f"(all votes: {switch}).",
+        f"#{rating.rank} {rating.model}",
+        f"   {rating.rating:>5.0f}  {interval_text(rating):<10} {rating.battles:>5} votes",
     ]
+
+
+def _record_line(r: PairRecord) -> str:
+    return (
+        f"{r.framing:<10} {r.votes:>5}  {share(r.base_rate):<11} {share(r.instruct_rate):<11} "
+        f"{r.ties:>3} {r.both_bad:>3}"
+    )
+
+
+def grouped_records(board: Leaderboard) -> dict[int | str, list[PairRecord]]:
+    """The pair records by rating group (its index in `board.groups`), in the groups' order;
+    a pair with one tag on both sides joins its model's group, or stands alone under the tag."""
+    group_of = {r.model: index for index, g in enumerate(board.groups) for r in g.ratings}
+    records: dict[int | str, list[PairRecord]] = {index: [] for index in range(len(board.groups))}
+    for record in board.records:
+        records.setdefault(group_of.get(record.base_model, record.base_model), []).append(record)
+    return records
+
+
+def pair_names(records: Sequence[PairRecord]) -> str:
+    return " + ".join(dict.fromkeys(r.pair for r in records))
+
+
+def sections(board: Leaderboard) -> list[Section]:
+    """The board per group of connected models (with the shipped pairs: per pair), largest
+    group first."""
+    result = []
+    for key, kept in grouped_records(board).items():
+        pairs = list(dict.fromkeys(r.pair for r in kept))
+        lines: list[str] = []
+        if isinstance(key, int):
+            for rating in board.groups[key].ratings:
+                lines += _rating_lines(rating)
+        else:
+            votes = sum(r.votes for r in kept)
+            lines += [key, f"   no rating (only against itself) {votes:>5} votes"]
+        lines.append(FRAMING_HEADER)
+        for pair in pairs:
+            if len(pairs) > 1:
+                lines.append(f"{pair}:")
+            lines += [_record_line(r) for r in kept if r.pair == pair]
+        result.append(Section(pair_names(kept), lines))
+    return result
+
+
+def notes(board: Leaderboard, switch: str) -> list[str]:
+    """What the board counts and what its ratings mean; `switch` is how this surface spells
+    "count every vote"."""
+    said = []
+    if len(board.groups) > 1:
+        said.append(
+            f"{len(board.groups)} groups share no model: each is rated on its own (centred on "
+            "1000); ranks (#) tie where the 95% intervals overlap, and no order across groups "
+            "is known."
+        )
+    elif board.groups:
+        said.append("Ranks (#) tie where the 95% intervals overlap.")
+    if board.all_votes:
+        said.append("All votes counted, blind or not.")
+    elif board.left_out:
+        said.append(
+            f"Blind votes only: {board.left_out} cast with the names shown are left out "
+            f"(all votes: {switch})."
+        )
+    else:
+        said.append("Blind votes only (cast before the names were shown).")
+    return said
+
+
+def empty_text(board: Leaderboard, switch: str) -> str | None:
+    """What to say instead of a board when no vote counts, or None."""
+    if board.records:
+        return None
+    if board.left_out:
+        return (
+            f"No blind votes yet ({board.left_out} cast with the names shown are left out; "
+            f"all votes: {switch})."
+        )
+    return "No votes yet. React to a comparison to vote."
 
 
 def leaderboard_text(board: Leaderboard, switch: str = "--all-votes") -> str:
-    """A fixed-width table, for a code block on Discord or Slack and for the terminal;
-    `switch` is how this surface spells "count every vote"."""
-    if not board.records:
-        if board.left_out:
-            return (
-                f"No blind votes yet ({board.left_out} cast with the names shown are left out; "
-                f"all votes: {switch})."
-            )
-        return "No votes yet. React to a comparison to vote."
-    lines = [
-        f"{'pair':<16} {'framing':<11} {'votes':>5}  {'base wins (95% CI)':<19} "
-        f"{'instruct wins (95% CI)':<23} {'ties':>4} {'both bad':>8}"
-    ]
-    for r in board.records:
-        lines.append(
-            f"{r.pair[:16]:<16} {r.framing[:11]:<11} {r.votes:>5}  {_rate(r.base_rate):<19} "
-            f"{_rate(r.instruct_rate):<23} {r.ties:>4} {r.both_bad:>8}"
-        )
-    return "\n".join(lines + _ratings_lines(board) + _left_out_line(board, switch))
+    """The whole board as plain fixed-width text (a file, a log, a fallback)."""
+    empty = empty_text(board, switch)
+    if empty is not None:
+        return empty
+    blocks = ["\n".join([s.title, *s.lines]) for s in sections(board)]
+    return "\n\n".join([*blocks, "\n".join(notes(board, switch))])
 
 
-def first_lines(text: str, room: int, rest: str) -> str:
-    """As many whole lines of `text` as fit in `room` characters, then `rest` (formatted with
-    the number of lines left out) when any were; a chat message stays readable and legal."""
-    lines, kept, used = text.splitlines(), list[str](), 0
+def chunks(lines: Sequence[str], room: int) -> list[list[str]]:
+    """`lines` in consecutive runs of at most `room` characters (newlines included); a line
+    longer than `room` alone is cut, which no model tag or row comes near."""
+    runs: list[list[str]] = [[]]
+    used = 0
     for line in lines:
-        if used + len(line) + 1 > room:
-            kept.append(rest.format(count=len(lines) - len(kept)))
-            break
-        kept.append(line)
+        line = line[:room]
+        if runs[-1] and used + len(line) + 1 > room:
+            runs.append([])
+            used = 0
+        runs[-1].append(line)
         used += len(line) + 1
-    return "\n".join(kept)
+    return runs

@@ -23,6 +23,7 @@ from bot.votes.mapping import Choice
 Z95 = 1.959963984540054
 ELO_SCALE = 400.0
 ELO_BASE = 1000.0
+CONVERGED = 1e-10  # relative change in every strength below which the fit stops
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,19 +121,24 @@ def bradley_terry(
         wins[b] += 1.0 - score
         games[(a, b)] += 1.0
         games[(b, a)] += 1.0
+    # Each model's opponents only: a board of many pairs is sparse, and the bootstrap fits
+    # hundreds of times.
+    opponents: dict[str, list[tuple[str, float]]] = {m: [] for m in models}
+    for (a, b), n in games.items():
+        opponents[a].append((b, n))
     strength = dict.fromkeys(models, 1.0)
     for _ in range(iterations):
         updated = {}
         for m in models:
             # The prior's games against a player of strength 1.
             denominator = prior_games / (strength[m] + 1.0)
-            for o in models:
-                n = games.get((m, o), 0.0)
-                if n:
-                    denominator += n / (strength[m] + strength[o])
+            for o, n in opponents[m]:
+                denominator += n / (strength[m] + strength[o])
             updated[m] = wins[m] / denominator
         mean_log = sum(math.log(v) for v in updated.values()) / len(updated)
-        strength = {m: v / math.exp(mean_log) for m, v in updated.items()}
+        previous, strength = strength, {m: v / math.exp(mean_log) for m, v in updated.items()}
+        if all(abs(strength[m] - previous[m]) <= CONVERGED * previous[m] for m in models):
+            break  # further rounds change nothing the board prints
     return {m: ELO_BASE + ELO_SCALE * math.log10(strength[m]) for m in models}
 
 
@@ -228,9 +234,27 @@ def bootstrap_ratings(fights: Sequence[Battle], rounds: int = 200, seed: int = 0
     return sorted(ranked, key=lambda r: (r.rank, -r.rating, r.model))
 
 
+def self_votes(fights: Sequence[Battle]) -> dict[str, int]:
+    """Votes on a pair with the same tag on both sides, per model: one vote is one battle of
+    that model (not two, one per side), though it rates nothing."""
+    counts: dict[str, int] = defaultdict(int)
+    for a, b, _ in fights:
+        if a == b:
+            counts[a] += 1
+    return dict(counts)
+
+
 def rate_groups(fights: Sequence[Battle], rounds: int = 200, seed: int = 0) -> list[RatingGroup]:
-    """Every connected group of models, rated on its own."""
+    """Every connected group of models, rated on its own; a model's votes include its votes
+    against itself, once each."""
+    alone = self_votes(fights)
     return [
-        RatingGroup(bootstrap_ratings(group, rounds, seed), len(group))
+        RatingGroup(
+            [
+                dataclasses.replace(r, battles=r.battles + alone.get(r.model, 0))
+                for r in bootstrap_ratings(group, rounds, seed)
+            ],
+            len(group),
+        )
         for group in connected_groups(fights)
     ]

@@ -12,9 +12,10 @@ import pytest
 from tests.adapters.discord_harness import Bot, discord_bot  # first: silences audioop warning
 
 # isort: on
-from adapters.discord_bot.leaderboard import table_message
 from bot.config import Settings
-from tests.fakes.discord_fake import FLAG_EPHEMERAL, InteractionRecord
+from bot.domain import ModelPair
+from tests.board_votes import assert_every_model_and_rating, board_of, seed_five_by_five, seed_pair
+from tests.fakes.discord_fake import FLAG_EPHEMERAL, InteractionRecord, RecordedRequest
 from tests.fakes.ollama_fake import OllamaFake
 
 
@@ -41,6 +42,10 @@ async def voted(bot: Bot) -> None:
     raise AssertionError("the votes did not arrive")
 
 
+# A hang guard, not a speed test: a big board's ratings and chart take seconds on a busy machine.
+BIG_BOARD_WAIT = 60.0
+
+
 async def leaderboard(bot: Bot, **options: Any) -> tuple[InteractionRecord, dict[str, Any]]:
     """/leaderboard; the record and the follow-up that answered it."""
     rec = await bot.fake.dispatch_slash_command("leaderboard", options)
@@ -51,24 +56,75 @@ async def leaderboard(bot: Bot, **options: Any) -> tuple[InteractionRecord, dict
     answer = await bot.fake.wait_for_request(
         lambda r: (
             r.method == "POST" and r.path.startswith(f"/webhooks/{bot.fake.app_id}/{rec.token}")
-        )
+        ),
+        timeout=BIG_BOARD_WAIT,
     )
     return rec, answer.json
 
 
-async def test_leaderboard_posts_the_table_and_the_chart(bot_settings: Settings) -> None:
+def webhook_posts(bot: Bot, rec: InteractionRecord) -> list[RecordedRequest]:
+    """Every follow-up the bot sent for this /leaderboard, in order."""
+    path = f"/webhooks/{bot.fake.app_id}/{rec.token}"
+    return [r for r in bot.fake.requests if r.method == "POST" and r.path.startswith(path)]
+
+
+def fields_of(posts: list[RecordedRequest]) -> list[dict[str, str]]:
+    assert all(post.status is not None and post.status < 300 for post in posts)
+    return [f for post in posts for e in post.json.get("embeds") or [] for f in e["fields"]]
+
+
+async def test_leaderboard_posts_the_board_and_the_chart(bot_settings: Settings) -> None:
     async with discord_bot(bot_settings) as bot:
         await voted(bot)
         rec, answer = await leaderboard(bot, all_votes=True)
         assert rec.attempts[0].type == 5  # deferred: the ratings and the chart take a moment
-        content = answer["content"]
-        assert content.startswith("**Leaderboard** · all votes\n```\npair ")
-        rows = content.split("```")[1].splitlines()
-        assert rows[2].split()[:3] == ["llama3.2-1b", "raw", "2"]
-        assert rows[3].split()[:3] == ["llama3.2-1b", "qa", "1"]
+        assert answer["content"] == "**Leaderboard** · all votes"
+        [embed] = answer["embeds"]
+        assert embed["title"] == "Ratings and win shares"
+        assert "All votes counted, blind or not." in embed["description"]
+        [field] = embed["fields"]
+        assert field["name"] == "llama3.2-1b"
+        rows = field["value"].strip("`\n").splitlines()
+        assert rows[0].startswith("#1 llama3.2:1b-")
+        assert [row.split()[:2] for row in rows[5:]] == [["raw", "2"], ["qa", "1"]]
         assert answer["attachments"] == [{"id": 0, "filename": "leaderboard.png"}]
         assert answer["allowed_mentions"] == {"parse": []}
-        assert bot.fake.message(rec.original_message_id or 0).content == content
+        assert bot.fake.message(rec.original_message_id or 0).embeds == answer["embeds"]
+
+
+async def test_five_pairs_by_five_framings_keep_every_rating(bot_settings: Settings) -> None:
+    async with discord_bot(bot_settings) as bot:
+        await seed_five_by_five(bot.runtime.store, bot_settings)
+        board = await board_of(bot.runtime.store)
+        assert sum(len(g.ratings) for g in board.groups) == 10 and len(board.records) == 25
+        rec, answer = await leaderboard(bot, all_votes=True)
+        fields = fields_of(webhook_posts(bot, rec))
+        assert len(fields) == 5  # one per pair, in one message: the fake checked its limits
+        assert_every_model_and_rating({f["name"]: f["value"] for f in fields}, board)
+        assert answer["attachments"] == [{"id": 0, "filename": "leaderboard.png"}]
+
+
+async def test_a_board_too_big_for_one_message_continues_in_the_next(
+    bot_settings: Settings,
+) -> None:
+    async with discord_bot(bot_settings) as bot:
+        for number in range(30):  # 30 pairs: more fields than one embed may hold
+            pair = ModelPair(f"pair-{number:02d}", f"base-{number:02d}", f"instruct-{number:02d}")
+            await seed_pair(bot.runtime.store, bot_settings, pair, [{"1": "🅰️", "2": "🅱️"}])
+        board = await board_of(bot.runtime.store)
+        rec, _ = await leaderboard(bot, all_votes=True)
+        await bot.fake.wait_until(lambda: len(webhook_posts(bot, rec)) == 2, BIG_BOARD_WAIT)
+        posts = webhook_posts(bot, rec)
+        first, second = (post.json for post in posts)
+        assert second["content"] == "**Leaderboard** · all votes (continued)"
+        assert [e["footer"]["text"] for e in (*first["embeds"], *second["embeds"])] == [
+            "page 1 of 2",
+            "page 2 of 2",
+        ]
+        assert "attachments" in first and not second.get("attachments")
+        fields = fields_of(posts)
+        assert len(fields) == 30
+        assert_every_model_and_rating({f["name"]: f["value"] for f in fields}, board)
 
 
 async def test_filters_narrow_the_votes(bot_settings: Settings) -> None:
@@ -88,7 +144,7 @@ async def test_filters_narrow_the_votes(bot_settings: Settings) -> None:
         )
         _, recent = await leaderboard(bot, since="1h", channel=bot.fake.channel_id, all_votes=True)
         assert f"in <#{bot.fake.channel_id}> · since 1h · all votes" in recent["content"]
-        assert "llama3.2-1b" in recent["content"]
+        assert recent["embeds"][0]["fields"][0]["name"] == "llama3.2-1b"
 
 
 async def test_a_time_that_is_not_a_time_gets_a_private_reply(bot_settings: Settings) -> None:
@@ -96,11 +152,3 @@ async def test_a_time_that_is_not_a_time_gets_a_private_reply(bot_settings: Sett
         rec, answer = await leaderboard(bot, since="last tuesday")
         assert rec.attempts[0].type == 4 and answer["flags"] & FLAG_EPHEMERAL
         assert answer["content"].startswith("`last tuesday` is not a time")
-
-
-def test_a_long_table_is_cut_at_a_line_to_fit_one_message() -> None:
-    table = "\n".join(f"row {i:04d} " + "x" * 60 for i in range(100))
-    message = table_message("**Leaderboard**", table)
-    assert len(message) <= 2000 and message.endswith("more lines (use `twinbot stats`)\n```")
-    kept = message.split("```")[1].strip("\n").splitlines()
-    assert kept[0] == table.splitlines()[0] and all(line in table for line in kept[:-1])

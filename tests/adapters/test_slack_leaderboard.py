@@ -1,14 +1,20 @@
-"""`/leaderboard`: a table in a code block, the chart uploaded as files_upload_v2 does, filters."""
+"""`/leaderboard`: the chart uploaded as files_upload_v2 does, then the board as blocks; filters."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import unescape
 
 from bot.config import Settings
+from bot.domain import ModelPair
 from tests.adapters.slack_harness import Slack, eventually, slack_bot
+from tests.board_votes import assert_every_model_and_rating, board_of, seed_five_by_five, seed_pair
 from tests.fakes.ollama_fake import OllamaFake
+from tests.fakes.slack_fake import Message
 
 PNG = b"\x89PNG\r\n\x1a\n"
+# A hang guard, not a speed test: a big board's ratings and chart take seconds on a busy machine.
+BIG_BOARD_WAIT = 60.0
 
 
 async def vote(slack: Slack, prompt: str, reaction: str, user: str) -> None:
@@ -33,7 +39,18 @@ async def answered(slack: Slack, text: str = "", **fields: str) -> str:
     return await response.text()
 
 
-async def test_the_table_and_the_chart_are_posted_together(settings: Settings, ollama: OllamaFake):
+def shown(message: Message) -> list[str]:
+    """The mrkdwn of each block of a posted board, unescaped."""
+    assert message.blocks is not None
+    return [unescape(block["text"]["text"]) for block in message.blocks]
+
+
+def by_title(texts: list[str]) -> dict[str, str]:
+    """The board's sections by title (`*title*` and a code block; the header has neither)."""
+    return {t.split("\n", 1)[0].strip("*"): t for t in texts if "\n```\n" in t}
+
+
+async def test_the_chart_and_the_board_are_posted(settings: Settings, ollama: OllamaFake):
     async with slack_bot(settings) as slack:
         await vote(slack, "one", "a", "U0VOTER1")
         await vote(slack, "two", "b", "U0VOTER2")
@@ -45,13 +62,43 @@ async def test_the_table_and_the_chart_are_posted_together(settings: Settings, o
         assert upload.data is not None and upload.data.startswith(PNG)
         assert upload.length == len(upload.data) and upload.channel == fake.channel_id
         assert upload.filename == "twinbot-leaderboard.png" and upload.alt_txt
-        [shared] = slack.parents()
-        assert shared.files == [upload.id]
-        head, table = shared.text.split("\n", 1)
+        chart, board = slack.parents()
+        assert chart.files == [upload.id] and chart.text == "*Leaderboard* · all votes"
+        assert board.text == "*Leaderboard* · all votes"  # the fallback
+        head, notes, pair = shown(board)
         assert head == "*Leaderboard* · all votes"
-        assert table.startswith("```\npair ") and table.endswith("\n```")
-        row = table.split("\n")[2]
-        assert row.startswith("llama3.2-1b") and " 3  33% (" in row
+        assert "All votes counted, blind or not." in notes
+        assert pair.startswith("*llama3.2-1b*\n```\n#1 llama3.2:1b-") and pair.endswith("\n```")
+        row = pair.split("\n")[-2]
+        assert row.startswith("raw            3  33% ")
+
+
+async def test_ten_models_keep_every_rating(settings: Settings):
+    async with slack_bot(settings) as slack:
+        await seed_five_by_five(slack.bot.runtime.store, settings)
+        board = await board_of(slack.bot.runtime.store)
+        assert sum(len(g.ratings) for g in board.groups) == 10
+        await answered(slack, "--all-votes")
+        await slack.settled(BIG_BOARD_WAIT)
+        _, posted = slack.parents()  # the fake checked each block against Slack's limits
+        assert_every_model_and_rating(by_title(shown(posted)), board)
+
+
+async def test_a_board_of_more_than_fifty_blocks_continues_in_the_next_message(
+    settings: Settings,
+):
+    async with slack_bot(settings) as slack:
+        for number in range(60):  # 60 pairs, a block each: more than one message may hold
+            pair = ModelPair(f"pair-{number:02d}", f"base-{number:02d}", f"instruct-{number:02d}")
+            await seed_pair(slack.bot.runtime.store, settings, pair, [{"1": "🅰️", "2": "🅱️"}])
+        board = await board_of(slack.bot.runtime.store)
+        await answered(slack, "--all-votes")
+        await slack.settled(BIG_BOARD_WAIT)
+        _, first, second = slack.parents()
+        assert first.text == "*Leaderboard* · all votes (part 1 of 2)"
+        assert second.text == "*Leaderboard* · all votes (part 2 of 2)"
+        assert len(shown(first)) == 50 and len(shown(second)) == 12
+        assert_every_model_and_rating(by_title(shown(first) + shown(second)), board)
 
 
 async def test_no_votes_posts_the_table_alone(settings: Settings):
@@ -78,9 +125,9 @@ async def test_filters_are_read_and_named(settings: Settings, ollama: OllamaFake
         assert "No votes yet." in board.text  # none in that channel, blind, for that pair
         await answered(slack, "--channel C0U0VOTER1 --since 2020-01-01 --all-votes")
         await slack.settled()
-        assert slack.parents()[-1].text.startswith(
-            "*Leaderboard* · in <#C0U0VOTER1> · since 2020-01-01 · all votes\n```\npair "
-        )  # its one vote
+        posted = slack.parents()[-1]
+        assert posted.text == "*Leaderboard* · in <#C0U0VOTER1> · since 2020-01-01 · all votes"
+        assert shown(posted)[2].startswith("*llama3.2-1b*\n```\n#1 ")  # its one vote
         await answered(slack, "--channel here", channel_id="C0U0VOTER1")
         await slack.settled()
         assert slack.parents("C0U0VOTER1")[-1].text == (
@@ -112,9 +159,10 @@ async def test_a_refused_upload_still_posts_the_table(settings: Settings, ollama
         slack.fake.fail_next("files.getUploadURLExternal", error="missing_scope")
         await answered(slack, "--all-votes")
         await slack.settled()
-        board = slack.parents()[-1]
-        assert board.text.startswith("*Leaderboard* · all votes\n```\npair")
-        assert board.text.endswith("\n_(the chart could not be uploaded: `missing_scope`)_")
+        [board] = slack.parents()  # no chart: the board alone
+        texts = shown(board)
+        assert texts[0] == "*Leaderboard* · all votes" and texts[2].startswith("*llama3.2-1b*")
+        assert texts[-1] == "_(the chart could not be uploaded: `missing_scope`)_"
 
 
 async def test_outside_a_channel_it_is_in_it_asks_to_be_invited(settings: Settings):

@@ -95,8 +95,8 @@ def test_leaderboard_rates_the_models_a_vote_connects():
     )
     assert [{r.model for r in g.ratings} for g in two_pairs.groups] == [{"b1", "i1", "b2"}]
     text = leaderboard_text(two_pairs)
-    assert "p1" in text and "100% (44%-100%)" in text
-    assert "Bradley-Terry" in text
+    assert text.startswith("p1 + p2\n") and "100% 44-100" in text
+    assert "Ranks (#) tie where the 95% intervals overlap." in text
 
 
 def test_empty_leaderboard_says_how_to_vote():

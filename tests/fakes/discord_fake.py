@@ -1230,6 +1230,15 @@ def _validate(body: JSON, *, creating: bool) -> None:
         for i, embed in enumerate(embeds):
             if len(embed.get("description") or "") > 4096:
                 errors.setdefault("embeds", {})[str(i)] = {"description": _too_long(4096)}
+            fields = embed.get("fields") or []
+            if len(fields) > 25:
+                errors.setdefault("embeds", {})[str(i)] = {"fields": _too_long(25)}
+            for j, f in enumerate(fields[:25]):
+                for key, limit in (("name", 256), ("value", 1024)):
+                    if len(f.get(key) or "") > limit:
+                        errors.setdefault("embeds", {}).setdefault(str(i), {}).setdefault(
+                            "fields", {}
+                        )[str(j)] = {key: _too_long(limit)}
         if "embeds" not in errors and sum(map(_embed_size, embeds)) > 6000:
             errors["embeds"] = {
                 "_errors": [
