@@ -3,8 +3,9 @@ bars as text in a code block where the picture cannot go.
 
 The text is disarmed twice over: tokens are escaped by the core (bot/text/lens_picture.py), and
 the table sits in a code block, where Discord renders no mention, link or markdown; a run of
-three backticks in a token is broken with a zero-width space so it cannot close the block.
-Every message carries allowed_mentions none besides.
+three backticks in a token is broken with a zero-width space so it cannot close the block. A
+URL in the headline (a note naming the server) is shown without a preview. Every message
+carries allowed_mentions none besides.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord_bot.display import ZWSP
+from adapters.discord_bot.display import ZWSP, quiet_urls
 from adapters.discord_bot.pacing import Pacer
 from adapters.discord_bot.surfaces import NO_MENTIONS
 from adapters.discord_bot.texts import CONTENT_MAX, clip
@@ -31,8 +32,8 @@ _FENCE = "```"
 def lens_text(shown: LensShown, *, with_table: bool) -> str:
     """The message content: the headline, and the table in a code block when asked for."""
     if not with_table or not shown.table:
-        return clip(shown.headline, CONTENT_MAX)
-    head = clip(shown.headline, 300)
+        return quiet_urls(clip(shown.headline, CONTENT_MAX - 100))
+    head = quiet_urls(clip(shown.headline, 300))
     table = shown.table.replace(_FENCE, f"`{ZWSP}`{ZWSP}`")
     room = CONTENT_MAX - len(head) - len("\n```text\n\n```")
     return f"{head}\n```text\n{clip(table, room)}\n```"

@@ -96,6 +96,7 @@ class RecordedRequest:
     status: int | None = None  # set once answered
     response: Any = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # multipart `files[n]` parts, by name
 
 
 @dataclass
@@ -821,11 +822,15 @@ class DiscordFake:
         if not request.path.startswith(API):
             return await handler(request)
         body: Any = None
+        files: dict[str, bytes] = {}
         if request.content_type == "application/json" and request.body_exists:
             body = await request.json()
         elif request.content_type.startswith("multipart/"):  # files: JSON is in payload_json
             form = await request.post()
             body = json.loads(str(form["payload_json"])) if "payload_json" in form else None
+            for part in form.values():
+                if isinstance(part, web.FileField):
+                    files[part.filename] = part.file.read()
         request[BODY] = body
         rec = RecordedRequest(
             request.method,
@@ -833,6 +838,7 @@ class DiscordFake:
             dict(request.query),
             body,
             asyncio.get_running_loop().time(),
+            files=files,
         )
         self.requests.append(rec)
         resp: web.StreamResponse
