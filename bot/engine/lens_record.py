@@ -8,6 +8,7 @@ reports, not a crash.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,9 @@ from bot.domain import CompareRequest, Role
 from bot.engine.backend import Backend, OllamaBackend
 from bot.engine.lens import Distribution, LensUnsupported, TokenChance, next_token_distribution
 from bot.engine.routing import RoutingBackend
+from bot.store.sqlite import Store
+
+log = logging.getLogger(__name__)
 
 NEXT_TOKEN = "next_token"
 PAYLOAD_VERSION = 1
@@ -82,3 +86,27 @@ async def measure_next_token(
         backend, request.pair, request.framing, request.prompt, top_k
     )
     return NextTokenView(sides, top_k, seconds=loop.time() - began)
+
+
+async def record_next_token(
+    backend: Backend, store: Store, request: CompareRequest, comparison_id: int, top_k: int
+) -> NextTokenView:
+    """Measure a stored comparison's lens and store it with the comparison."""
+    view = await measure_next_token(backend, request, top_k)
+    await store.add_lens_view(
+        comparison_id, NEXT_TOKEN, view.payload(), requests=view.requests, seconds=view.seconds
+    )
+    return view
+
+
+async def stored_next_token(store: Store, comparison_id: int) -> NextTokenView | None:
+    """The latest next-token view stored with a comparison (None: none, or unreadable)."""
+    rows = [row for row in await store.lens_views(comparison_id) if row["kind"] == NEXT_TOKEN]
+    if not rows:
+        return None
+    row = rows[-1]
+    try:
+        return next_token_view(row["payload"], row["requests"], row["seconds"])
+    except ValueError as exc:
+        log.warning("comparison #%d: its stored lens cannot be read: %s", comparison_id, exc)
+        return None
