@@ -101,3 +101,22 @@ def test_the_text_fallback_keeps_tokens_in_a_code_block_they_cannot_close():
     inner = block[len("```text\n") : -len("\n```")]
     assert "```" not in inner and '"@everyone"' in inner
     assert lens_text(shown, with_table=False) == "Lens: test (top 2)."
+
+
+async def test_without_attach_files_the_bars_come_as_text(
+    bot_settings: Callable[..., Settings], ollama: OllamaFake
+):
+    script_digits(ollama)
+    async with discord_bot(bot_settings()) as bot:
+        bot.fake.deny_attachments = True
+        rec = await bot.compare("Pick a number", lens=True)
+        await bot.settled()
+        lens = bot.outputs(rec)[-1]
+        head, block = lens.content.split("\n", 1)
+        assert head.startswith("Lens: where each twin puts its probability")
+        assert block.startswith("```text\n") and block.endswith("\n```")
+        assert f"Base · {BASE}" in block and '"@everyone"' in block and "30.0%" in block
+        refused = [r for r in thread_posts(bot, rec) if r.files]
+        assert len(refused) == 1 and refused[0].status == 403
+        assert_no_pings(bot.fake)
+        assert len(await bot.runtime.store.lens_views(await comparison_id(bot, rec))) == 1

@@ -223,6 +223,8 @@ class DiscordFake:
         # in the URL.
         self.bot_token: str | None = None
         self._edit_failures: list[tuple[int, float]] = []
+        # The bot lacks Attach Files: a message create with attachments answers 403 50013.
+        self.deny_attachments = False
         self._windows: dict[int, _Window] = {}
         self.identify_count = self.resume_count = self.replayed = self.intents = 0
         self.gateway_connections: list[str] = []  # path and query of each websocket
@@ -1117,7 +1119,7 @@ class DiscordFake:
         if request.method != "POST":
             raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
         self._take_budget(request, ch.id, "create")
-        if ch.deny_send:
+        if ch.deny_send or (self.deny_attachments and (request[BODY] or {}).get("attachments")):
             raise api_error(403, 50013, "Missing Permissions")
         msg = self._create(ch, request[BODY] or {})
         await self._announce("MESSAGE_CREATE", msg)
