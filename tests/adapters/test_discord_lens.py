@@ -4,7 +4,6 @@ the comparison's thread, after the outputs; a server without logprobs gets a not
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import pytest
@@ -19,11 +18,11 @@ from bot.config import Settings
 from bot.engine.lens_record import NEXT_TOKEN
 from tests.conftest import SMALL_PAIR
 from tests.fakes.discord_fake import InteractionRecord, RecordedRequest
-from tests.fakes.ollama_fake import OllamaFake, Script
+from tests.fakes.ollama_fake import OllamaFake
+from tests.lens_scripts import script_digits
 
 BASE, INSTRUCT = SMALL_PAIR
 PNG = b"\x89PNG\r\n\x1a\n"
-ln = math.log
 
 
 @pytest.fixture
@@ -31,13 +30,6 @@ def bot_settings(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> Callable[..., Settings]:
     return settings_maker(make_settings, ollama.url, first_token_timeout=5.0)
-
-
-def script_digits(ollama: OllamaFake) -> None:
-    base = [("7", ln(0.30)), ("3", ln(0.20)), ("@everyone", ln(0.10))]
-    instruct = [("Sure", ln(0.90)), ("7", ln(0.06))]
-    ollama.script(BASE, Script(tokens=["7", " and"], alternatives=[base]))
-    ollama.script(INSTRUCT, Script(tokens=["Sure", "!"], alternatives=[instruct]))
 
 
 def thread_posts(bot: Bot, rec: InteractionRecord) -> list[RecordedRequest]:
@@ -58,7 +50,7 @@ async def comparison_id(bot: Bot, rec: InteractionRecord) -> int:
 async def test_compare_with_lens_attaches_the_picture_in_the_thread_and_stores_it(
     bot_settings: Callable[..., Settings], ollama: OllamaFake
 ):
-    script_digits(ollama)
+    script_digits(ollama, "@everyone")
     async with discord_bot(bot_settings()) as bot:
         rec = await bot.compare("Pick a number from 1 to 10:", lens=True)
         await bot.settled()
@@ -106,7 +98,7 @@ def test_the_text_fallback_keeps_tokens_in_a_code_block_they_cannot_close():
 async def test_without_attach_files_the_bars_come_as_text(
     bot_settings: Callable[..., Settings], ollama: OllamaFake
 ):
-    script_digits(ollama)
+    script_digits(ollama, "@everyone")
     async with discord_bot(bot_settings()) as bot:
         bot.fake.deny_attachments = True
         rec = await bot.compare("Pick a number", lens=True)

@@ -4,26 +4,18 @@ thread the way files_upload_v2 does it; without `files:write` the bars come as t
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from bot.config import Settings
 from bot.engine.lens_record import NEXT_TOKEN
 from tests.adapters.slack_harness import Slack, slack_bot
 from tests.conftest import SMALL_PAIR
-from tests.fakes.ollama_fake import OllamaFake, Script
+from tests.fakes.ollama_fake import OllamaFake
 from tests.fakes.slack_fake import Message
+from tests.lens_scripts import script_digits
 
 BASE, INSTRUCT = SMALL_PAIR
 PNG = b"\x89PNG\r\n\x1a\n"
-ln = math.log
-
-
-def script_digits(ollama: OllamaFake) -> None:
-    base = [("7", ln(0.30)), ("3", ln(0.20)), ("<!channel>", ln(0.10)), ("```", ln(0.05))]
-    instruct = [("Sure", ln(0.90)), ("7", ln(0.06))]
-    ollama.script(BASE, Script(tokens=["7", " and"], alternatives=[base]))
-    ollama.script(INSTRUCT, Script(tokens=["Sure", "!"], alternatives=[instruct]))
 
 
 async def compared(slack: Slack, text: str) -> tuple[Message, list[Message]]:
@@ -44,7 +36,7 @@ async def stored_lens(slack: Slack, parent: Message) -> list[dict[str, Any]]:
 async def test_compare_with_lens_uploads_the_picture_into_the_thread_and_stores_it(
     settings: Settings, ollama: OllamaFake
 ):
-    script_digits(ollama)
+    script_digits(ollama, "<!channel>", "```")
     async with slack_bot(settings) as slack:
         parent, replies = await compared(slack, "--lens Pick a number from 1 to 10:")
         fake = slack.fake
@@ -66,7 +58,7 @@ async def test_compare_with_lens_uploads_the_picture_into_the_thread_and_stores_
 async def test_without_files_write_the_bars_come_as_escaped_text(
     settings: Settings, ollama: OllamaFake
 ):
-    script_digits(ollama)
+    script_digits(ollama, "<!channel>", "```")
     async with slack_bot(settings) as slack:
         slack.fake.fail_next("files.getUploadURLExternal", error="missing_scope")
         parent, replies = await compared(slack, "--lens Pick a number")

@@ -10,21 +10,14 @@ from pathlib import Path
 
 from tests.bot.test_cli import rows, twinbot
 from tests.conftest import SMALL_PAIR
-from tests.fakes.ollama_fake import OllamaFake, Script
+from tests.fakes.ollama_fake import OllamaFake
+from tests.lens_scripts import script_digits
 
 BASE, INSTRUCT = SMALL_PAIR
-ln = math.log
-
-
-def script_first_token(fake: OllamaFake) -> None:
-    base = [("7", ln(0.30)), ("<script>", ln(0.20)), ("\x1b", ln(0.10))]
-    instruct = [("Sure", ln(0.90)), ("7", ln(0.06))]
-    fake.script(BASE, Script(tokens=["7", " and"], alternatives=[base]))
-    fake.script(INSTRUCT, Script(tokens=["Sure", "!"], alternatives=[instruct]))
 
 
 async def test_the_report_shows_each_experiments_stored_lens(ollama: OllamaFake, tmp_path: Path):
-    script_first_token(ollama)
+    script_digits(ollama, "<script>", "\x1b")
     report, db = tmp_path / "report.html", tmp_path / "db.sqlite3"
     result = await twinbot("demo", "--report", str(report), "--lens", host=ollama.url, db=db)
     assert result.code == 0, result.err
@@ -34,20 +27,21 @@ async def test_the_report_shows_each_experiments_stored_lens(ollama: OllamaFake,
     assert [row[0] for row in stored] == [row[0] for row in comparisons]  # one per experiment
     assert {row[1] for row in stored} == {"next_token"} and {row[3] for row in stored} == {2}
     payload = json.loads(stored[0][2])
-    assert payload["sides"][0]["chances"][1] == ["<script>", 0.2]
+    token, probability = payload["sides"][0]["chances"][3]
+    assert token == "<script>" and math.isclose(probability, 0.05)
 
     page = report.read_text()
     sections = page.split("<section")[1:]
     assert len(sections) == len(comparisons)
     for section in sections:
         assert "The lens: where each twin puts its probability" in section
-        assert f"Base · {BASE}: top 3 hold 60.0%" in section
-        assert f"Instruct · {INSTRUCT}: top 2 hold 96.0%" in section
+        assert f"Base · {BASE}: top 5 hold 70.0%" in section
+        assert f"Instruct · {INSTRUCT}: top 3 hold 97.0%" in section
     first = sections[0]
     assert "&quot;&lt;script&gt;&quot;" in first and "<script>" not in page  # escaped
     assert "&quot;\\x1b&quot;" in first and "\x1b" not in page
     widths = re.findall(r"width:([0-9.]+)%", first)
-    assert widths[:3] == ["30.0", "20.0", "10.0"] and widths[3:5] == ["90.0", "6.0"]
+    assert widths == ["30.0", "20.0", "10.0", "5.0", "5.0", "90.0", "6.0", "1.0"]
 
 
 async def test_a_server_without_logprobs_leaves_a_note_on_the_page(

@@ -7,13 +7,10 @@ a real SQLite file, the real queue; only the platform is a recording surface.
 
 from __future__ import annotations
 
-import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.chat.lens_step import GATED, HEADLINE, LENS_TOP_K, OPENAI_PAIR
 from bot.chat.surface import LensShown
@@ -23,31 +20,12 @@ from bot.engine.inline_options import CompareArgs
 from bot.engine.lens_record import NEXT_TOKEN, next_token_view
 from tests.bot.chat.recording import RecordingSurface, chat_service
 from tests.conftest import SMALL_PAIR
-from tests.fakes.ollama_fake import OllamaFake, Script
+from tests.fakes.ollama_fake import OllamaFake
 from tests.fakes.openai_fake import OpenAIFake
+from tests.lens_scripts import script_digits
 
 BASE, INSTRUCT = SMALL_PAIR
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-ln = math.log
-
-
-@pytest.fixture
-def chat_settings(
-    make_settings: Callable[..., Settings], ollama: OllamaFake
-) -> Callable[..., Settings]:
-    def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"ollama_host": ollama.url, "first_token_timeout": 5.0}
-        return make_settings(**{**values, **overrides})
-
-    return make
-
-
-def script_digits(ollama: OllamaFake) -> None:
-    """The seed article's random number: the base spreads its mass, the instruct twin does not."""
-    base = [("7", ln(0.30)), ("3", ln(0.20)), ("\n", ln(0.10)), ("<@U1>", ln(0.05))]
-    instruct = [("Sure", ln(0.90)), ("7", ln(0.06)), ("\x1b", ln(0.01))]
-    ollama.script(BASE, Script(tokens=["7", " and"], alternatives=[base]))
-    ollama.script(INSTRUCT, Script(tokens=["Sure", "!"], alternatives=[instruct]))
 
 
 def lens_of(surface: RecordingSurface) -> LensShown:
@@ -63,7 +41,7 @@ def lens_requests(ollama: OllamaFake) -> list[dict[str, Any]]:
 async def test_the_lens_runs_after_the_outputs_is_stored_and_shown_as_a_picture(
     chat_settings: Callable[..., Settings], ollama: OllamaFake
 ):
-    script_digits(ollama)
+    script_digits(ollama, "<@U1>")
     async with chat_service(chat_settings()) as chat:
         surface = await chat.compare("Pick a number from 1 to 10:", lens=True)
         await chat.settled()
@@ -107,7 +85,7 @@ async def test_without_the_option_no_lens_request_is_made(
 async def test_the_lens_keeps_the_queue_place_so_the_next_comparison_waits_for_it(
     chat_settings: Callable[..., Settings], ollama: OllamaFake
 ):
-    script_digits(ollama)
+    script_digits(ollama, "<@U1>")
     async with chat_service(chat_settings(max_running=1)) as chat:
         first = await chat.compare("first", lens=True)
         second = await chat.compare("second", user="U2")
@@ -148,7 +126,7 @@ async def test_an_ollama_without_logprobs_gets_a_note_and_the_comparison_complet
 async def test_a_blind_comparison_names_no_model_in_the_lens(
     chat_settings: Callable[..., Settings], ollama: OllamaFake
 ):
-    script_digits(ollama)
+    script_digits(ollama, "<@U1>")
     async with chat_service(chat_settings()) as chat:
         surface = await chat.compare("Pick a number", lens=True, blind=True)
         await chat.settled()
