@@ -12,6 +12,7 @@ log line: the comparison itself is already complete.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -27,6 +28,7 @@ from bot.text.render import redact
 log = logging.getLogger(__name__)
 
 LENS_TOP_K = 10  # bars that still read on a phone
+STORE_WAIT = 10.0  # seconds the comparison waits for its lens to be stored
 HEADLINE = "Lens: where each twin puts its probability for the first token of its answer"
 BLIND_NAMES = " Names hidden until the reveal."
 NOTE = "Lens not shown: {why}"
@@ -78,14 +80,24 @@ class LensStep:
             release()
 
     def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """The comparison was stopped: so is the lens (its place is given back)."""
+        task = self._task
+        if task is None:
+            return
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: a failure nobody will show is not an asyncio error
+        task.cancel()
 
     async def deliver(self, final: CompareSnapshot, journal: Journal, surface: ChatSurface) -> None:
         """Store and show the lens, or say in the thread why there is none."""
         shown = await self._shown(final, journal)
         if shown is not None:
             await surface.show_lens(shown)
+        # The view's row lands before the comparison counts as ended (a shutdown waits for
+        # it); a locked database delays only this, for a while.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STORE_WAIT):
+                await journal.settle()
 
     async def _shown(self, final: CompareSnapshot, journal: Journal) -> LensShown | None:
         if self._skip is not None:
