@@ -65,7 +65,7 @@ async def _upload(
             file=shown.png,
             filename=shown.filename,
             title="twinbot lens",
-            alt_txt=clip(escape(shown.alt), ALT_LIMIT),
+            alt_txt=clip(shown.alt, ALT_LIMIT),  # plain text, read aloud: not mrkdwn
             initial_comment=ICON + escape(shown.headline),
         )
     except SlackApiError as exc:
