@@ -87,3 +87,15 @@ async def test_an_ollama_without_logprobs_gets_a_note_in_the_thread(
         sides = [m for m in replies if m.text.startswith(("*Base*", "*Instruct*"))]
         assert len(sides) == 2 and all(":white_check_mark:" in m.text for m in sides)
         assert await stored_lens(slack, parent) == [] and slack.fake.files == {}
+
+
+async def test_a_demo_takes_the_lens_flag_too(settings: Settings, ollama: OllamaFake):
+    script_digits(ollama)
+    async with slack_bot(settings) as slack:
+        parent, replies = await compared(slack, "demo --lens greeting")
+        [upload] = slack.fake.files.values()
+        assert replies[-1].files == [upload.id]
+        [row] = await stored_lens(slack, parent)
+        assert row["kind"] == NEXT_TOKEN
+    [generate] = [r.body for r in ollama.requests if r.body.get("logprobs") and "prompt" in r.body]
+    assert generate["prompt"] == "こんにちは"
