@@ -19,9 +19,10 @@ from adapters.cli.stats_view import print_stats
 from adapters.cli.vocabularies import VOCABULARIES
 from adapters.terminal import TerminalView
 from bot.config import ConfigError, Settings, load_settings
-from bot.domain import CompareRequest, Requester, SideStatus
+from bot.domain import CompareRequest, CompareSnapshot, Requester, SideStatus
 from bot.engine.compare import QuietView
 from bot.engine.demos import Demo, find_demo, load_demos
+from bot.engine.lens_record import NextTokenView
 from bot.engine.pull import add_pull_command, run_pull_command
 from bot.engine.requests import build_request
 from bot.errors import BackendError, InputError, TwinbotError
@@ -39,6 +40,7 @@ EXIT_OK = 0
 EXIT_SIDE_FAILED = 1
 EXIT_CANNOT_RUN = 2
 EXIT_INTERRUPTED = 130
+REPORT_LENS_TOP_K = 10  # next-token bars per twin in `demo --report --lens`
 
 PLATFORMS = ("discord", "slack")  # `twinbot run PLATFORM`; wired in adapters/cli/wiring.py
 
@@ -141,6 +143,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("name", nargs="?", help="the experiment (omit to list them)")
     demo.add_argument("--pair", help="model pair (default: TWINBOT_DEFAULT_PAIR)")
     demo.add_argument("--report", metavar="FILE.html", help="run every experiment, write a page")
+    demo.add_argument(
+        "--lens", action="store_true", help="with --report: each twin's next-token bars too"
+    )
 
     run = commands.add_parser("run", help="run the chat bot on a platform")
     run.add_argument("platform", choices=PLATFORMS)
@@ -239,7 +244,25 @@ def _demo_request(
     )
 
 
+async def _demo_lens(
+    runtime: Runtime, request: CompareRequest, final: CompareSnapshot
+) -> tuple[NextTokenView | None, str | None]:
+    """The lens for a report: measured, stored with the comparison, and read back from the store
+    (what the page shows is what is kept); or why there is none."""
+    from bot.engine.lens_record import record_next_token, stored_next_token
+
+    try:
+        await record_next_token(
+            runtime.backend, runtime.store, request, final.comparison_id, REPORT_LENS_TOP_K
+        )
+    except BackendError as exc:
+        return None, str(exc)
+    return await stored_next_token(runtime.store, final.comparison_id), None
+
+
 async def _demo(settings: Settings, args: argparse.Namespace, console: Console) -> int:
+    if args.lens and not args.report:
+        raise InputError("--lens goes with --report: the page shows each twin's bars.")
     report = output_target(args.report, option="--report") if args.report else None
     async with open_runtime(settings) as runtime:
         demos = load_demos(settings.prompts_dir, runtime.catalog)
@@ -252,7 +275,10 @@ async def _demo(settings: Settings, args: argparse.Namespace, console: Console) 
                 tallies = await runtime.store.vote_tallies(
                     request.prompt, request.pair.name, request.framing.name
                 )
-                results.append(DemoResult(demo, final, tallies))
+                lens, note = (
+                    await _demo_lens(runtime, request, final) if args.lens else (None, None)
+                )
+                results.append(DemoResult(demo, final, tallies, lens, note))
             page = render_report(results, results[0].snapshot.request.pair.name)
             await asyncio.to_thread(report.write_text, page, encoding="utf-8")
             console.print(f"report written to {args.report}", markup=False, highlight=False)

@@ -96,6 +96,7 @@ def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
         seed="Sampling seed, the same on both sides",
         blind="Show the sides as A and B, names hidden until someone votes",
         demo="A classic experiment: its own prompt, framing and settings, with what to look for",
+        lens="Also show where each twin puts its probability for its first token, as bars",
     )
     async def compare(
         interaction: discord.Interaction[Any],
@@ -107,9 +108,10 @@ def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
         seed: app_commands.Range[int, 0, 2**31 - 1] | None = None,
         blind: bool | None = None,
         demo: str | None = None,
+        lens: bool = False,
     ) -> None:
         args = CompareArgs(prompt or "", pair, framing, max_tokens, temperature, seed)
-        command = chat_command(ctx, interaction, args, blind, demo)
+        command = chat_command(ctx, interaction, args, blind, demo, lens)
         await ctx.chat.compare(command, InteractionSurface(ctx, interaction))
 
     @compare.autocomplete("demo")

@@ -8,6 +8,7 @@ into a thread on the parent (`ThreadView`); the vote choices go on its first mes
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -15,12 +16,13 @@ import discord
 
 from adapters.discord_bot.admins import home_channel, is_admin, is_nsfw
 from adapters.discord_bot.context import BotContext
+from adapters.discord_bot.lens_message import Send, post_lens
 from adapters.discord_bot.parent import ParentMessage
 from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM, to_embed
 from adapters.discord_bot.view import ThreadView
 from adapters.discord_bot.votes import SEED_EMOJI
 from bot.chat.command import ChatCommand, Parent
-from bot.chat.surface import MessageBook
+from bot.chat.surface import LensShown, MessageBook
 from bot.domain import Requester
 from bot.engine.compare import CompareView
 from bot.engine.inline_options import CompareArgs
@@ -40,6 +42,7 @@ def chat_command(
     args: CompareArgs,
     blind: bool | None,
     demo: str | None,
+    lens: bool = False,
 ) -> ChatCommand:
     user = interaction.user
     requester = Requester(
@@ -59,6 +62,7 @@ def chat_command(
         places=channel_ids(interaction),
         nsfw=is_nsfw(interaction),
         in_server=interaction.guild_id is not None,
+        lens=lens,
     )
 
 
@@ -137,6 +141,21 @@ class InteractionSurface:
             )
         except discord.HTTPException as exc:
             log.error("could not tell %s: %s", self._where, exc)
+
+    async def show_lens(self, shown: LensShown) -> None:
+        """In the thread the outputs went to (or as a follow-up where they did)."""
+        message = self._view.first_message if self._view is not None else None
+        if message is None:
+            log.warning("%s: no output message to put the lens under", self._where)
+            return
+        send: Send
+        if isinstance(message, discord.WebhookMessage):  # outputs as follow-ups: no thread
+            pacer = self._ctx.pacers.get(f"interaction:{self._interaction.id}")
+            send = functools.partial(self._interaction.followup.send, wait=True)
+        else:
+            pacer = self._ctx.pacers.get(str(message.channel.id))
+            send = message.channel.send
+        await post_lens(shown, send, pacer, self._where)
 
     async def settle(self, within: float) -> None:
         if self._parent is not None:

@@ -2,7 +2,7 @@
 
 What the command can be:
 
-- `/compare [--blind|--no-blind] [options] PROMPT`: a comparison, run by the core;
+- `/compare [--blind|--no-blind] [--lens] [options] PROMPT`: a comparison, run by the core;
 - `/compare demo [NAME]`: list the demos, or run one with its framing and settings;
 - `/compare safety [MODE]`: show the channel's safety mode, or (admins) change it;
 - `/compare help`: the help.
@@ -25,7 +25,7 @@ from adapters.slack_app.context import SlackContext
 from adapters.slack_app.invocation import Invocation
 from adapters.slack_app.mrkdwn import command_text, escape
 from adapters.slack_app.safety_mode import SafetyCommand, decide_safety, run_safety
-from adapters.slack_app.syntax import slack_help, slack_usage, subcommand, take_blind
+from adapters.slack_app.syntax import Flags, slack_help, slack_usage, subcommand, take_flags
 from adapters.slack_app.texts import INTERNAL_ERROR
 from bot.chat.command import ChatCommand
 from bot.engine.demos import find_demo
@@ -39,12 +39,13 @@ _AS_PROMPT = "To send a prompt that starts with that word, put `--` before it: `
 
 
 def chat_command(
-    bot: SlackContext, call: Invocation, args: CompareArgs, blind: bool | None, demo: str | None
+    bot: SlackContext, call: Invocation, args: CompareArgs, flags: Flags, demo: str | None
 ) -> ChatCommand:
     return ChatCommand(
         requester=call.requester,
         args=args,
-        blind=blind,
+        blind=flags.blind,
+        lens=flags.lens,
         demo=demo,
         exempt=call.is_admin(bot.runtime.settings.slack_admin_users),
         places=(call.channel_id,),
@@ -63,24 +64,24 @@ def decide(bot: SlackContext, call: Invocation) -> ChatCommand | SafetyCommand |
             return decide_safety(call, sub[1], settings.slack_admin_users)
         if sub is not None:
             return decide_demo(bot, call, sub[1])
-        blind, rest = take_blind(text)
+        flags, rest = take_flags(text)
         parsed = parse_inline(rest, COMMAND)
     except InputError as exc:
         log.info("/compare refused (bad_input) %s: %s", call.context(), exc)
         return str(exc).replace(usage(COMMAND), slack_usage())  # with Slack's --blind
     if isinstance(parsed, HelpWanted):
         return slack_help(help_text(settings, bot.runtime.catalog, COMMAND))
-    return chat_command(bot, call, parsed, blind, None)
+    return chat_command(bot, call, parsed, flags, None)
 
 
 def decide_demo(bot: SlackContext, call: Invocation, rest: str) -> ChatCommand | str:
-    """`/compare demo` lists the demos; `/compare demo [--blind] [--pair P] NAME` runs one
+    """`/compare demo` lists the demos; `/compare demo [--blind] [--lens] [--pair P] NAME` runs one
     (options given override the demo's own; the core merges them)."""
     demos = bot.chat.demos
     if isinstance(demos, Exception):
         log.info("/compare demo refused (demos broken) %s", call.context())
         return f"The demos are not available: {demos}"
-    blind, rest = take_blind(rest)
+    flags, rest = take_flags(rest)
     parsed = parse_inline(rest, f"{COMMAND} demo")
     if isinstance(parsed, HelpWanted) or not demos:
         listed = "\n".join(f"• `{d.name}`: {d.title}" for d in demos.values()) or "(none)"
@@ -93,7 +94,7 @@ def decide_demo(bot: SlackContext, call: Invocation, rest: str) -> ChatCommand |
         return f"{exc} {_AS_PROMPT.format('demo ' + name[:40])}"
     args = CompareArgs("", parsed.pair, parsed.framing, parsed.max_tokens, parsed.temperature,
                        parsed.seed)  # fmt: skip
-    return chat_command(bot, call, args, blind, name)
+    return chat_command(bot, call, args, flags, name)
 
 
 async def on_compare(bot: SlackContext, ack: AsyncAck, command: Mapping[str, Any]) -> None:

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack_app.context import SlackContext
 from adapters.slack_app.invocation import Invocation, notify, respond
+from adapters.slack_app.lens_post import post_lens
 from adapters.slack_app.mrkdwn import escape
 from adapters.slack_app.posting import slack_error
 from adapters.slack_app.queueing import STARTING_TEXT, PlaceNotice
@@ -24,7 +25,7 @@ from adapters.slack_app.texts import invite_message, slack_refused_message
 from adapters.slack_app.view import SlackCompareView
 from bot.chat.command import Parent
 from bot.chat.keeper import TaskKeeper
-from bot.chat.surface import MessageBook, ShowFailed
+from bot.chat.surface import LensShown, MessageBook, ShowFailed
 from bot.domain import CompareSnapshot, SafetyMode
 from bot.engine.compare import CompareView
 from bot.engine.demos import Demo
@@ -108,6 +109,13 @@ class CommandSurface:
 
     async def tell(self, message: str) -> None:
         await notify(self._bot.client, self._call, message)
+
+    async def show_lens(self, shown: LensShown) -> None:
+        view = self._view
+        if view is None or view.parent_ts is None:
+            log.warning("no thread to put the lens in %s", self._call.context())
+            return
+        await post_lens(self._bot, self._call, view.parent_ts, shown)
 
     async def settle(self, within: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -1,5 +1,5 @@
 """What Slack's one line of command text means beyond `bot.engine.inline_options`: subcommands,
-the `--blind` flag, and `/leaderboard`'s filters.
+the `--blind` and `--lens` flags, and `/leaderboard`'s filters.
 
 `/compare demo …` and `/compare safety …` are subcommands when that word comes first, as
 `help` is; `/compare -- demo day was fun` sends the words as a prompt. `--blind` is a flag
@@ -22,12 +22,13 @@ _OPTION = re.compile(_DASH + r"(\S*)")
 _WORD = re.compile(r"\S+")
 _BLIND = "blind"
 _NO_BLIND = "no-blind"  # opts out where blind is the channel's default
+_LENS = "lens"
 # Options of the core parser that take a value (their value word is skipped when scanning).
 _VALUED = {"pair", "framing", "max-tokens", "temperature", "seed"}
 
 COMPARE_HINT = (
-    "[--blind|--no-blind] [--pair NAME] [--framing NAME] [--max-tokens N] [--temperature T] "
-    "[--seed S] [--] PROMPT"
+    "[--blind|--no-blind] [--lens] [--pair NAME] [--framing NAME] [--max-tokens N] "
+    "[--temperature T] [--seed S] [--] PROMPT"
 )
 LEADERBOARD_HINT = "[--channel #CHANNEL] [--pair NAME] [--since 7d] [--all-votes]"
 
@@ -44,11 +45,17 @@ def subcommand(text: str) -> tuple[str, str] | None:
     return None
 
 
-def take_blind(text: str) -> tuple[bool | None, str]:
-    """Take `--blind` or `--no-blind` out of the leading options: (True, False, or None when
-    neither was given, the text without it). The prompt, after the options, is left exactly
-    as typed."""
+@dataclass(frozen=True, slots=True)
+class Flags:
+    blind: bool | None = None  # --blind (True), --no-blind (False), or neither
+    lens: bool = False  # --lens: the next-token lens after the outputs
+
+
+def take_flags(text: str) -> tuple[Flags, str]:
+    """Take `--blind`, `--no-blind` and `--lens` out of the leading options: (the flags, the
+    text without them). The prompt, after the options, is left exactly as typed."""
     blind: bool | None = None
+    lens = False
     kept, rest = "", text
     while True:
         stripped = rest.lstrip()
@@ -57,10 +64,14 @@ def take_blind(text: str) -> tuple[bool | None, str]:
             break  # the prompt (or a bare `--` before it) starts here
         name, has_equals, _ = match.group(1).partition("=")
         name = name.lower().replace("_", "-")
-        if name in (_BLIND, _NO_BLIND):
+        if name in (_BLIND, _NO_BLIND, _LENS):
             if has_equals:
                 raise InputError(f"`--{name}` takes no value: put it alone.\n{slack_usage()}")
-            blind, rest = name == _BLIND, stripped[match.end() :]
+            if name == _LENS:
+                lens = True
+            else:
+                blind = name == _BLIND
+            rest = stripped[match.end() :]
             continue
         if name not in _VALUED:
             break  # `--help` or an unknown option: the core parser answers it
@@ -73,7 +84,7 @@ def take_blind(text: str) -> tuple[bool | None, str]:
             end += value.end()
         kept += rest[: len(rest) - len(stripped)] + stripped[:end]
         rest = stripped[end:]
-    return blind, kept + rest
+    return Flags(blind, lens), kept + rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +166,8 @@ def slack_help(core_help: str) -> str:
             core_help.replace(usage("/compare"), slack_usage()),
             "`--blind` shows the outputs as A and B in random order; the names are revealed "
             "after the first vote.",
+            "`--lens` also shows where each twin puts its probability for the first token of "
+            "its answer, as bars in the thread (two one-token requests more).",
             "`/compare demo` lists the classic experiments; `/compare demo NAME` runs one.",
             "`/compare safety` shows how this channel treats flagged output; admins change it "
             "with `/compare safety off|label|spoiler|withhold`.",

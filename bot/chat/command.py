@@ -28,6 +28,7 @@ class ChatCommand:
     places: tuple[str, ...] = ()
     nsfw: bool = False  # the channel is marked age-restricted (its own safety default)
     in_server: bool = True  # False for a direct message: twinbot runs in servers only
+    lens: bool = False  # also show both twins' next-token probabilities (bot/chat/lens_step.py)
 
     @property
     def home(self) -> str:

@@ -21,6 +21,7 @@ from functools import partial
 from bot.chat.admission import Admission, Admitted, Refusal
 from bot.chat.command import ChatCommand, Parent
 from bot.chat.keeper import Intake, TaskKeeper
+from bot.chat.lens_step import LensStep
 from bot.chat.limits import RateLimiter, limiter_from_settings
 from bot.chat.queue import Place
 from bot.chat.reveal import Revealer
@@ -221,18 +222,31 @@ class _Run:
         book = StoreBook(journal, service.runtime.store, service.platform)
         view = _Delivering(surface, surface.output_view(self._parent, book), service, journal)
         created = datetime.now(UTC)
+        lens = None
+        on_generated = admitted.place.release
+        if self._command.lens:
+            where = self._command.context()
+            lens = LensStep(service.runtime, admitted.request, self._parent.mode, where)
+            on_generated = lens.on_generated(admitted.place.release)
         try:
-            # The place is the model server's: it is given back once both models are done, not
-            # when the last edit lands (Slack's final edits may wait for Tier 3 slots).
+            # The place is the model server's: it is given back once both models are done (and
+            # the lens, if asked for), not when the last edit lands (Slack's final edits may
+            # wait for Tier 3 slots).
             final = await compare.run(
                 admitted.request,
                 service.gate(view, self._parent.mode),
                 journal,
-                on_generated=admitted.place.release,
+                on_generated=on_generated,
             )
+        except BaseException:
+            if lens is not None:
+                lens.cancel()
+            raise
         finally:
             if view.seeding is not None:  # the choices, while the outputs stream
                 await asyncio.gather(view.seeding, return_exceptions=True)
+        if lens is not None:
+            await lens.deliver(final, journal, surface)
         if final.prompt_safety is not None or final.notice:
             self._show(_with_final(self._parent, final))
         if admitted.request.blind and final.comparison_id:

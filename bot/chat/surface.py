@@ -7,6 +7,7 @@ happens and when.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.chat.command import Parent
@@ -22,6 +23,20 @@ class NotDelivered(Exception):
 class ShowFailed(Exception):
     """The surface could not show the comparison at all and has told the requester why
     (for example twinbot is not a member of the channel); nothing more to say."""
+
+
+@dataclass(frozen=True, slots=True)
+class LensShown:
+    """What the lens puts in a comparison's thread: a headline, the bars as monospace text
+    (beside the picture, or instead of it where a platform cannot take one), and the picture.
+    A note (the lens could not run) is a headline alone. All plain text: each platform
+    escapes it for itself."""
+
+    headline: str
+    table: str = ""
+    png: bytes | None = None
+    alt: str = ""  # the picture in one line, for screen readers
+    filename: str = "twinbot-lens.png"
 
 
 class MessageBook(Protocol):
@@ -64,6 +79,11 @@ class ChatSurface(Protocol):
 
     async def tell(self, message: str) -> None:
         """A private line to the requester. Never raises."""
+        ...
+
+    async def show_lens(self, shown: LensShown) -> None:
+        """Post the lens into the comparison's thread, after its outputs: the picture with its
+        headline, else the headline and the table as text. Never raises (a failure is logged)."""
         ...
 
     async def settle(self, within: float) -> None:

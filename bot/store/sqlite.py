@@ -723,3 +723,35 @@ class Store:
         async with self._db.execute("SELECT DISTINCT pair FROM comparisons") as cursor:
             rows = await cursor.fetchall()
         return {str(row[0]) for row in rows}
+
+    # --- the lens ----------------------------------------------------------------------------
+
+    async def add_lens_view(
+        self,
+        comparison_id: int,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        requests: int = 0,
+        seconds: float | None = None,
+    ) -> None:
+        """One lens view of a comparison (migration 005): its kind and its JSON payload."""
+        async with self._transaction() as db:
+            await db.execute(
+                """INSERT INTO lens_views (comparison_id, kind, payload_json, requests, seconds,
+                       created_at) VALUES (?, ?, ?, ?, ?, ?)""",
+                (comparison_id, kind, json.dumps(payload), requests, seconds, utc_now()),
+            )
+
+    async def lens_views(self, comparison_id: int) -> list[dict[str, Any]]:
+        """A comparison's lens views, oldest first, each with its payload parsed."""
+        async with self._db.execute(
+            "SELECT * FROM lens_views WHERE comparison_id = ? ORDER BY id", (comparison_id,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        views = []
+        for row in rows:
+            view = dict(row)
+            view["payload"] = json.loads(view.pop("payload_json"))
+            views.append(view)
+        return views

@@ -7,8 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.domain import CompareRequest, CompareSnapshot, SideSnapshot
+from bot.domain import CompareRequest, CompareSnapshot, Role, SideSnapshot
 from bot.engine.demos import Demo
+from bot.engine.lens_record import NextTokenView
+from bot.text.lens_picture import ROLE_COLOURS, ROLE_TITLES, percent, token_label
 from bot.text.render import ROLE_BLURBS, framed_preview, side_title, stats_line
 from bot.text.visible import control_pieces
 from bot.votes.mapping import Choice
@@ -36,6 +38,13 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin: 2rem 0 .3rem; }
 .output { white-space: pre-wrap; overflow-wrap: anywhere; margin: .5rem 0; }
 .ctl { background: #fde2e2; color: #8a1010; font-family: monospace; border-radius: 2px; }
 .stats, .votes { color: #555; font-size: .9rem; } .failed { color: #b00020; }
+.lens { margin-top: .8rem; } .lens h3 { font-size: 1rem; margin: 0 0 .3rem; }
+.bars { display: grid; grid-template-columns: max-content 1fr 4rem; gap: .15rem .5rem;
+  align-items: center; font-size: .9rem; }
+.bars .token { font-family: monospace; white-space: pre; }
+.bars .track { background: #f0f0f0; height: .9rem; border-radius: 2px; }
+.bars .bar { height: 100%; border-radius: 2px; print-color-adjust: exact; }
+.bars .share { text-align: right; color: #555; }
 section { break-inside: avoid; }
 @media print { body { margin: 0; max-width: none; } .sides { gap: .5rem; } }
 """
@@ -55,6 +64,40 @@ class DemoResult:
     demo: Demo
     snapshot: CompareSnapshot
     tallies: Mapping[Choice, int]
+    lens: NextTokenView | None = None  # as stored with the comparison
+    lens_note: str | None = None  # why there is no lens, when one was asked for
+
+
+def _bars(view: NextTokenView, role: Role) -> str:
+    """One twin's next-token bars as HTML (no picture: it prints, and its text can be copied)."""
+    side = view.sides[role]
+    rows = "".join(
+        f'<span class="token">{html.escape(token_label(chance.token, limit=40))}</span>'
+        f'<span class="track"><span class="bar" style="display:block;'
+        f'width:{chance.probability * 100:.1f}%;background:{ROLE_COLOURS[role]}"></span></span>'
+        f'<span class="share">{percent(chance.probability)}</span>'
+        for chance in side.chances
+    )
+    title = (
+        f"{ROLE_TITLES[role]} · {side.model}: top {len(side.chances)} hold {percent(side.covered)}"
+    )
+    return f'<div><h3>{html.escape(title)}</h3><div class="bars">{rows}</div></div>'
+
+
+def _lens(result: DemoResult) -> str:
+    if result.lens_note:
+        return f'<p class="lens stats">Lens not shown: {_text(result.lens_note)}</p>'
+    view = result.lens
+    if view is None:
+        return ""
+    cost = f"{view.requests} requests"
+    if view.seconds is not None:
+        cost += f", {view.seconds:.2f} s"
+    return (
+        '<div class="lens"><p class="explain">The lens: where each twin puts its probability '
+        f"for the first token of its answer (top {view.top_k}; {cost}).</p>"
+        f'<div class="sides">{_bars(view, Role.BASE)}{_bars(view, Role.INSTRUCT)}</div></div>'
+    )
 
 
 def _side(side: SideSnapshot) -> str:
@@ -100,6 +143,7 @@ def render_report(results: Sequence[DemoResult], pair_name: str) -> str:
             f'<div class="prompt">{_text(demo.prompt)}</div>'
             f"{_framed(snapshot.request)}"
             f'<div class="sides">{_side(snapshot.base)}{_side(snapshot.instruct)}</div>'
+            f"{_lens(result)}"
             f'<p class="votes">{html.escape(_tallies(result.tallies))} '
             f"Framing: {html.escape(demo.framing)}, max tokens {options.max_tokens},"
             f" temperature {options.temperature:g}.</p>"

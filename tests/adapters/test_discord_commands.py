@@ -52,6 +52,7 @@ async def test_commands_sync_globally_with_no_privileged_intent(
             ("seed", 4, False),
             ("blind", 5, False),
             ("demo", 3, False),
+            ("lens", 5, False),
         ]
         assert all(compare[name]["autocomplete"] for name in ("pair", "framing", "demo"))
         assert (compare["max_tokens"]["min_value"], compare["max_tokens"]["max_value"]) == (

@@ -42,8 +42,8 @@ def test_usage_hints_are_the_parsers_syntax():
     assert compare["usage_hint"] == COMPARE_HINT
     assert slack_usage() == f"Usage: `/compare {compare['usage_hint']}`"
     assert leaderboard["usage_hint"] == LEADERBOARD_HINT
-    # Everything the core parser takes, plus Slack's own --blind.
+    # Everything the core parser takes, plus Slack's own --blind and --lens.
     core = usage().removeprefix("Usage: `/compare ").removesuffix("`")
-    assert compare["usage_hint"] == f"[--blind|--no-blind] {core}"
+    assert compare["usage_hint"] == f"[--blind|--no-blind] [--lens] {core}"
     for command in (compare, leaderboard):
         assert len(command["usage_hint"]) <= 1000 and len(command["description"]) <= 2000

@@ -1,15 +1,17 @@
-"""Slack's command text beyond the core parser: subcommands, `--blind`, `/leaderboard` filters."""
+"""Slack's command text beyond the core parser: subcommands, `--blind`, `--lens`, `/leaderboard`
+filters."""
 
 from __future__ import annotations
 
 import pytest
 
 from adapters.slack_app.syntax import (
+    Flags,
     LeaderboardArgs,
     parse_leaderboard,
     slack_usage,
     subcommand,
-    take_blind,
+    take_flags,
 )
 from bot.engine.inline_options import CompareArgs, parse_inline
 from bot.errors import InputError
@@ -30,18 +32,32 @@ from bot.errors import InputError
     ],
 )
 def test_take_blind_only_from_the_leading_options(text: str, blind: bool | None, rest: str):
-    assert take_blind(text) == (blind, rest)
+    assert take_flags(text) == (Flags(blind), rest)
 
 
-def test_the_rest_parses_as_without_the_flag():
-    _, rest = take_blind("--pair llama3.2-1b --blind --seed 3 Once upon a time")
+@pytest.mark.parametrize(
+    ("text", "flags", "rest"),
+    [
+        ("--lens Pick a number", Flags(lens=True), " Pick a number"),
+        ("--blind --pair x --LENS hi", Flags(True, True), " --pair x hi"),
+        ("hi --lens", Flags(), "hi --lens"),  # in the prompt: kept as typed
+        ("-- --lens is a word", Flags(), "-- --lens is a word"),
+    ],
+)
+def test_take_lens_only_from_the_leading_options(text: str, flags: Flags, rest: str):
+    assert take_flags(text) == (flags, rest)
+
+
+def test_the_rest_parses_as_without_the_flags():
+    _, rest = take_flags("--pair llama3.2-1b --blind --lens --seed 3 Once upon a time")
     assert parse_inline(rest) == CompareArgs("Once upon a time", pair="llama3.2-1b", seed=3)
 
 
-def test_blind_takes_no_value():
+@pytest.mark.parametrize("flag", ["blind", "lens"])
+def test_flags_take_no_value(flag: str):
     with pytest.raises(InputError) as caught:
-        take_blind("--blind=yes hi")
-    assert str(caught.value) == f"`--blind` takes no value: put it alone.\n{slack_usage()}"
+        take_flags(f"--{flag}=yes hi")
+    assert str(caught.value) == f"`--{flag}` takes no value: put it alone.\n{slack_usage()}"
 
 
 @pytest.mark.parametrize(

@@ -96,6 +96,7 @@ class RecordedRequest:
     status: int | None = None  # set once answered
     response: Any = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # multipart `files[n]` parts, by name
 
 
 @dataclass
@@ -222,6 +223,8 @@ class DiscordFake:
         # in the URL.
         self.bot_token: str | None = None
         self._edit_failures: list[tuple[int, float]] = []
+        # The bot lacks Attach Files: a message create with attachments answers 403 50013.
+        self.deny_attachments = False
         self._windows: dict[int, _Window] = {}
         self.identify_count = self.resume_count = self.replayed = self.intents = 0
         self.gateway_connections: list[str] = []  # path and query of each websocket
@@ -821,11 +824,15 @@ class DiscordFake:
         if not request.path.startswith(API):
             return await handler(request)
         body: Any = None
+        files: dict[str, bytes] = {}
         if request.content_type == "application/json" and request.body_exists:
             body = await request.json()
         elif request.content_type.startswith("multipart/"):  # files: JSON is in payload_json
             form = await request.post()
             body = json.loads(str(form["payload_json"])) if "payload_json" in form else None
+            for part in form.values():
+                if isinstance(part, web.FileField):
+                    files[part.filename] = part.file.read()
         request[BODY] = body
         rec = RecordedRequest(
             request.method,
@@ -833,6 +840,7 @@ class DiscordFake:
             dict(request.query),
             body,
             asyncio.get_running_loop().time(),
+            files=files,
         )
         self.requests.append(rec)
         resp: web.StreamResponse
@@ -1111,7 +1119,7 @@ class DiscordFake:
         if request.method != "POST":
             raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
         self._take_budget(request, ch.id, "create")
-        if ch.deny_send:
+        if ch.deny_send or (self.deny_attachments and (request[BODY] or {}).get("attachments")):
             raise api_error(403, 50013, "Missing Permissions")
         msg = self._create(ch, request[BODY] or {})
         await self._announce("MESSAGE_CREATE", msg)

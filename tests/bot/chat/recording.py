@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.chat.command import ChatCommand, Parent
 from bot.chat.service import ChatService
-from bot.chat.surface import MessageBook, NotDelivered
+from bot.chat.surface import LensShown, MessageBook, NotDelivered
 from bot.config import Settings
 from bot.domain import CompareSnapshot, Requester, Role
 from bot.engine.inline_options import CompareArgs
@@ -94,6 +94,9 @@ class RecordingSurface:
 
     async def tell(self, message: str) -> None:
         self.calls.append(("tell", message))
+
+    async def show_lens(self, shown: LensShown) -> None:
+        self.calls.append(("show_lens", shown))
 
     async def settle(self, within: float) -> None:
         self.calls.append(("settle", within))

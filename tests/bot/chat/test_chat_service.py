@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -30,17 +29,6 @@ from tests.vocabularies import VOCABULARIES
 from tests.waiting import wait_until
 
 BASE, INSTRUCT = SMALL_PAIR
-
-
-@pytest.fixture
-def chat_settings(
-    make_settings: Callable[..., Settings], ollama: OllamaFake
-) -> Callable[..., Settings]:
-    def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"ollama_host": ollama.url, "first_token_timeout": 5.0}
-        return make_settings(**{**values, **overrides})
-
-    return make
 
 
 def slow(ollama: OllamaFake, tokens: int = 40, delay: float = 0.05) -> None:
