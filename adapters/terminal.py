@@ -54,11 +54,17 @@ def request_header(snapshot: CompareSnapshot) -> Text:
     return header
 
 
+# Cells a shortened tag needs to stay telling (`…instruct…`); below, the role shrinks to a letter.
+_SMALLEST_TAG = 10
+
+
 def _side_title(side: SideSnapshot, twin: SideSnapshot, room: int) -> Text:
     """`Base · <tag>` within `room` cells: the tag shortened, never to nothing, so that the two
     sides stay apart in a narrow window (see short_tag)."""
     label = f"{ROLE_LABELS[side.role]} · "
-    tag = short_tag(side.model, twin.model, max(room - cell_len(label), len("…") + 2))
+    if room - cell_len(label) < _SMALLEST_TAG:
+        label = f"{ROLE_LABELS[side.role][0]} "  # a very narrow window: `I …instruct…`
+    tag = short_tag(side.model, twin.model, max(room - cell_len(label), 1))
     return shown(label + tag, "bold")
 
 

@@ -224,7 +224,7 @@ def drawn(renderable: object, width: int, height: int = HEIGHT) -> list[str]:
 
 
 def titles(lines: list[str]) -> tuple[str, str]:
-    [top] = [line for line in lines if "╭─ Base" in line]
+    [top] = [line for line in lines if "╭─ B" in line]
     # Each title whole, with the space rich pads it with: a title rich had to crop has none.
     base, instruct = re.findall(r"╭─ ([^╮]*?) ─*╮", top)
     return base, instruct
@@ -235,13 +235,20 @@ def words(tag: str) -> set[str]:
 
 
 @pytest.mark.parametrize("pair", sorted(load_catalog(REPO_ROOT / "prompts").pairs))
-def test_at_60_columns_the_titles_keep_what_tells_the_twins_apart(
-    make_request: Callable[..., Any], catalog: Catalog, pair: str
+@pytest.mark.parametrize(
+    ("width", "labels"), [(60, ("Base · ", "Instruct · ")), (40, ("B ", "I "))]
+)
+def test_narrow_titles_keep_what_tells_the_twins_apart(
+    make_request: Callable[..., Any],
+    catalog: Catalog,
+    pair: str,
+    width: int,
+    labels: tuple[str, str],
 ) -> None:
     tags = catalog.pairs[pair]
-    base, instruct = titles(drawn(LiveFrame(snapshot(make_request, pair, "x")), width=60))
+    base, instruct = titles(drawn(LiveFrame(snapshot(make_request, pair, "x")), width))
 
-    assert base.startswith("Base · ") and instruct.startswith("Instruct · ")
+    assert base.startswith(labels[0]) and instruct.startswith(labels[1])
     # The words that differ between the tags (`text`, `instruct`) stay whole on each side.
     assert any(word in base for word in words(tags.base) - words(tags.instruct)), base
     assert any(word in instruct for word in words(tags.instruct) - words(tags.base)), instruct
