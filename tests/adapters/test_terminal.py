@@ -116,14 +116,6 @@ async def compare(
     return view, final
 
 
-def terminal(width: int) -> tuple[Console, Writes]:
-    writes = Writes()
-    console = Console(
-        file=writes, force_terminal=True, color_system=None, width=width, height=HEIGHT
-    )
-    return console, writes
-
-
 def assert_follows_the_tail(view: WatchedView) -> None:
     """In every frame drawn while a side wrote: the frame fits the window, the side's rows end
     with the newest text of that snapshot, and "writing…" is under it."""
@@ -145,19 +137,38 @@ def assert_follows_the_tail(view: WatchedView) -> None:
     assert overflowed == {Role.BASE: True, Role.INSTRUCT: True}
 
 
+async def streamed_on_a_terminal(
+    ollama: OllamaFake,
+    settings: Settings,
+    catalog: Catalog,
+    tokens: tuple[list[str], list[str]],
+    delays: tuple[float, float],
+    width: int,
+) -> tuple[CompareSnapshot, str]:
+    """Runs a comparison into a terminal `width` columns wide and HEIGHT rows tall; checks that
+    every live frame followed the tail; returns the final snapshot and the last thing drawn."""
+    for tag, side_tokens, delay in zip(SMALL_PAIR, tokens, delays, strict=True):
+        ollama.script(tag, Script(tokens=side_tokens, delay=delay))
+    writes = Writes()
+    console = Console(
+        file=writes, force_terminal=True, color_system=None, width=width, height=HEIGHT
+    )
+    view, final = await compare(settings, catalog, console, writes)
+    assert_follows_the_tail(view)
+    return final, CONTROLS.sub("", writes.writes[-1])
+
+
 async def test_the_live_view_follows_the_newest_lines_of_each_side(
     ollama: OllamaFake, settings: Settings, catalog: Catalog
 ) -> None:
     base = [f"b{n:03} こんにちは、今日は\n" for n in range(1, 61)]
     instruct = [f"i{n:03} hello there\n" for n in range(1, 41)]
-    ollama.script(BASE, Script(tokens=base, delay=0.01))
-    ollama.script(INSTRUCT, Script(tokens=instruct, delay=0.015))
-    console, writes = terminal(width=100)
-    view, final = await compare(settings, catalog, console, writes)
+    tokens = (base, instruct)
+    final, last = await streamed_on_a_terminal(
+        ollama, settings, catalog, tokens, (0.01, 0.015), 100
+    )
 
     assert final.base.text == "".join(base)
-    assert_follows_the_tail(view)
-    last = CONTROLS.sub("", writes.writes[-1])
     assert MARKER not in last and "writing…" not in last
     for line in base + instruct:
         assert last.count(line.strip()) == 1, line  # both outputs whole, once each
@@ -170,15 +181,12 @@ async def test_wrapped_japanese_without_newlines_keeps_its_tail(
     # One paragraph of wide characters: it wraps by cells, never at a space.
     base = [f"{n:03}番目の文章です。" for n in range(1, 121)]
     instruct = [f"第{n:03}回、長い答えが続きます。" for n in range(1, 81)]
-    ollama.script(BASE, Script(tokens=base, delay=0.005))
-    ollama.script(INSTRUCT, Script(tokens=instruct, delay=0.008))
-    console, writes = terminal(width=60)
-    view, _ = await compare(settings, catalog, console, writes)
+    tokens = (base, instruct)
+    _, last = await streamed_on_a_terminal(ollama, settings, catalog, tokens, (0.005, 0.008), 60)
 
-    assert_follows_the_tail(view)
-    last = columns(CONTROLS.sub("", writes.writes[-1]).splitlines())
-    assert squeezed("".join(last[Role.BASE])).startswith(squeezed("".join(base)))
-    assert squeezed("".join(last[Role.INSTRUCT])).startswith(squeezed("".join(instruct)))
+    drawn = columns(last.splitlines())
+    assert squeezed("".join(drawn[Role.BASE])).startswith(squeezed("".join(base)))
+    assert squeezed("".join(drawn[Role.INSTRUCT])).startswith(squeezed("".join(instruct)))
 
 
 async def test_a_pipe_gets_both_whole_outputs_once(
