@@ -10,7 +10,7 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from adapters.terminal_fit import Lines, Tail, head_lines, short_tag
+from adapters.terminal_fit import Lines, Styled, Tail, head_lines, short_tag
 from bot.domain import CompareSnapshot, SideSnapshot, SideStatus
 from bot.text.render import ROLE_BLURBS, ROLE_LABELS, framed_preview, stats_line
 from bot.text.visible import control_pieces
@@ -34,6 +34,10 @@ def shown(text: str, style: str = "") -> Text:
     for piece, escaped in control_pieces(text):
         out.append(piece, style=f"{style} {ESCAPE_STYLE}".strip() if escaped else style)
     return out
+
+
+def _dim(text: str) -> Text:
+    return Text(text, style="dim")
 
 
 def request_header(snapshot: CompareSnapshot) -> Text:
@@ -77,13 +81,13 @@ class SidePanel:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         side = self.side
-        # fold, not ellipsis: text without spaces (CJK) must stay whole
-        placeholder = Text("(no text)" if side.finished else "…", style="dim")
-        body = shown(side.text) if side.text else placeholder
-        body.overflow = "fold"
+        text = side.text
+        styled: Styled = shown
+        if not text:
+            text = "(no text)" if side.finished else "…"
+            styled = _dim
         failed = side.status is SideStatus.FAILED
         footer = shown("\n" + stats_line(side), "bold red" if failed else "dim")
-        footer.overflow = "fold"
 
         def panel(body: RenderableType) -> Panel:
             return Panel(
@@ -96,11 +100,11 @@ class SidePanel:
             )
 
         if self.rows is None:
-            yield panel(Tail(body, footer, None))
+            yield panel(Tail(text, styled, footer, None))
             return
         # The borders' rows, measured on a panel with nothing inside rather than assumed.
         border = len(console.render_lines(panel(Lines([])), options, pad=False))
-        yield panel(Tail(body, footer, max(self.rows - border, 1)))
+        yield panel(Tail(text, styled, footer, max(self.rows - border, 1)))
 
 
 def _columns(base: RenderableType, instruct: RenderableType) -> Table:

@@ -5,6 +5,7 @@ wide characters), measured by rendering, never counted by hand."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -82,40 +83,54 @@ def _crop(text: str, room: int) -> str:
     return cropped.plain
 
 
+# Model text (a paragraph of it) as the terminal shows it: escapes and styles applied.
+Styled = Callable[[str], Text]
+
+
+def _paragraphs_from_end(text: str) -> Iterator[tuple[int, str]]:
+    """Each paragraph with where it starts, the last first."""
+    end = len(text)
+    while True:
+        start = text.rfind("\n", 0, end) + 1
+        yield start, text[start:end]
+        if start == 0:
+            return
+        end = start - 1
+
+
 def tail_lines(
-    console: Console, text: Text, options: ConsoleOptions, rows: int
+    console: Console, text: str, styled: Styled, options: ConsoleOptions, rows: int
 ) -> tuple[list[list[Segment]], bool]:
     """The last `rows` lines of `text` as rich wraps it at `options.max_width`, and whether
     lines above them were left out. Paragraphs wrap independently, so only the last ones are
-    rendered: a long output costs no more per frame than the window shows."""
-    options = options.update(height=None)
+    styled and rendered: a long output costs little more per frame than the window shows."""
+    options = options.update(height=None, overflow="fold")
     lines: list[list[Segment]] = []
-    paragraphs = text.split("\n", allow_blank=True)
-    for taken, paragraph in enumerate(reversed(paragraphs), start=1):
-        lines[:0] = console.render_lines(paragraph, options, pad=False)
+    for start, paragraph in _paragraphs_from_end(text):
+        lines[:0] = console.render_lines(styled(paragraph), options, pad=False)
         if len(lines) >= rows:
-            return lines[len(lines) - rows :] if rows else [], (
-                len(lines) > rows or taken < len(paragraphs)
-            )
+            return lines[len(lines) - rows :] if rows else [], len(lines) > rows or start > 0
     return lines, False
 
 
 class Tail:
-    """A side's body for the live view: the newest lines of `body` that fit in `rows` (or all
-    of it when `rows` is None) above `footer` (the stats), which always shows whole."""
+    """A side's body: `text` styled by `styled` (wrapped with fold, not ellipsis: text without
+    spaces, such as Japanese, must stay whole), then `footer` (the stats). With `rows`, the live
+    view: only the newest lines of text that fit in `rows` with the footer whole."""
 
-    def __init__(self, body: Text, footer: Text, rows: int | None) -> None:
-        self.body = body
+    def __init__(self, text: str, styled: Styled, footer: Text, rows: int | None) -> None:
+        self.text, self.styled = text, styled
         self.footer = footer
         self.rows = rows
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        footer = console.render_lines(self.footer, options.update(height=None), pad=False)
+        options = options.update(height=None, overflow="fold")
+        footer = console.render_lines(self.footer, options, pad=False)
         if self.rows is None:
-            lines = console.render_lines(self.body, options.update(height=None), pad=False)
+            lines = console.render_lines(self.styled(self.text), options, pad=False)
         else:
             room = max(self.rows - len(footer), 0)
-            lines, cut = tail_lines(console, self.body, options, room)
+            lines, cut = tail_lines(console, self.text, self.styled, options, room)
             if cut and room > 1:
                 # Say that the top is hidden, not lost: it prints whole at the end.
                 marker = Text(f"{_GAP} (earlier text above)", style="dim", overflow="ellipsis")

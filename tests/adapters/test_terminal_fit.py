@@ -48,16 +48,16 @@ def test_a_short_tag_fits_and_is_the_tag_when_it_can_be(tag: str, twin: str, roo
         assert short  # never cut to nothing
 
 
-def lines_of(text: Text, width: int, rows: int) -> tuple[list[str], bool]:
+def lines_of(text: str, width: int, rows: int) -> tuple[list[str], bool]:
     console = Console(width=width)
-    lines, cut = tail_lines(console, text, console.options, rows)
+    lines, cut = tail_lines(console, text, Text, console.options, rows)
     return ["".join(segment.text for segment in line).rstrip() for line in lines], cut
 
 
 def test_the_tail_is_the_last_lines_rich_would_draw():
-    text = Text("".join(f"{n:02}今日は晴れ、明日は雨。" for n in range(30)) + "\nend")
+    text = "".join(f"{n:02}今日は晴れ、明日は雨。" for n in range(30)) + "\nend"
     whole = Console(width=21, record=True)
-    whole.print(text)
+    whole.print(Text(text, overflow="fold"))
     drawn = whole.export_text().rstrip("\n").split("\n")
 
     for rows in (1, 5, len(drawn) - 1):
@@ -69,7 +69,8 @@ def test_the_tail_is_the_last_lines_rich_would_draw():
 
 def test_a_cut_tail_says_so_and_keeps_its_footer():
     console = Console(width=30, record=True)
-    console.print(Tail(Text("\n".join(f"line {n}" for n in range(50))), Text("\nwriting…"), 6))
+    text = "\n".join(f"line {n}" for n in range(50))
+    console.print(Tail(text, Text, Text("\nwriting…"), 6))
     assert console.export_text().splitlines() == [
         "… (earlier text above)",
         "line 47",
@@ -78,3 +79,17 @@ def test_a_cut_tail_says_so_and_keeps_its_footer():
         "",
         "writing…",
     ]
+
+
+@given(
+    st.text(st.sampled_from("ab 語\n\t、"), max_size=200),
+    st.integers(min_value=2, max_value=30),
+    st.integers(min_value=0, max_value=40),
+)
+def test_the_tail_matches_rich_wrapping_the_whole_text(text: str, width: int, rows: int):
+    console = Console(width=width)
+    whole = console.render_lines(Text(text, overflow="fold"), console.options, pad=False)
+    expected = ["".join(segment.text for segment in line).rstrip() for line in whole]
+    lines, cut = lines_of(text, width, rows)
+    assert lines == expected[len(expected) - min(rows, len(expected)) :]
+    assert cut == (rows < len(expected))
