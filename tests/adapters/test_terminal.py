@@ -28,6 +28,16 @@ HEIGHT = 30
 # What rich writes besides text on a terminal: cursor moves, line erases, carriage returns.
 CONTROLS = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 MARKER = "… (earlier text above)"
+# Outputs taller than the window: numbered lines, and Japanese in one paragraph (it wraps by
+# cells, never at a space).
+LINES = (
+    [f"b{n:03} こんにちは、今日は\n" for n in range(1, 61)],
+    [f"i{n:03} hello there\n" for n in range(1, 41)],
+)
+JAPANESE = (
+    [f"{n:03}番目の文章です。" for n in range(1, 121)],
+    [f"第{n:03}回、長い答えが続きます。" for n in range(1, 81)],
+)
 
 
 def shown(side: SideSnapshot) -> str:
@@ -161,12 +171,8 @@ async def streamed_on_a_terminal(
 async def test_the_live_view_follows_the_newest_lines_of_each_side(
     ollama: OllamaFake, settings: Settings, catalog: Catalog
 ) -> None:
-    base = [f"b{n:03} こんにちは、今日は\n" for n in range(1, 61)]
-    instruct = [f"i{n:03} hello there\n" for n in range(1, 41)]
-    tokens = (base, instruct)
-    final, last = await streamed_on_a_terminal(
-        ollama, settings, catalog, tokens, (0.01, 0.015), 100
-    )
+    base, instruct = LINES
+    final, last = await streamed_on_a_terminal(ollama, settings, catalog, LINES, (0.01, 0.015), 100)
 
     assert final.base.text == "".join(base)
     assert MARKER not in last and "writing…" not in last
@@ -178,15 +184,11 @@ async def test_the_live_view_follows_the_newest_lines_of_each_side(
 async def test_wrapped_japanese_without_newlines_keeps_its_tail(
     ollama: OllamaFake, settings: Settings, catalog: Catalog
 ) -> None:
-    # One paragraph of wide characters: it wraps by cells, never at a space.
-    base = [f"{n:03}番目の文章です。" for n in range(1, 121)]
-    instruct = [f"第{n:03}回、長い答えが続きます。" for n in range(1, 81)]
-    tokens = (base, instruct)
-    _, last = await streamed_on_a_terminal(ollama, settings, catalog, tokens, (0.005, 0.008), 60)
+    _, last = await streamed_on_a_terminal(ollama, settings, catalog, JAPANESE, (0.005, 0.008), 60)
 
     drawn = columns(last.splitlines())
-    assert squeezed("".join(drawn[Role.BASE])).startswith(squeezed("".join(base)))
-    assert squeezed("".join(drawn[Role.INSTRUCT])).startswith(squeezed("".join(instruct)))
+    for role, tokens in zip((Role.BASE, Role.INSTRUCT), JAPANESE, strict=True):
+        assert squeezed("".join(drawn[role])).startswith(squeezed("".join(tokens)))
 
 
 async def test_a_pipe_gets_both_whole_outputs_once(
