@@ -34,18 +34,15 @@ async def test_concurrent_posts_keep_their_order_and_channels_do_not_wait_for_ea
         # request arrives, so with no margin network jitter alone could cost a 429.
         pacer = PostPacer(AsyncWebClient(token=fake.bot_token, base_url=fake.api_url),
                           PostBudget(rate=4.0, burst=1))  # fmt: skip
-        loop = asyncio.get_running_loop()
-        started = loop.time()
         other = asyncio.create_task(pacer.post("C0OTHER", "elsewhere"))
         in_order = await asyncio.gather(*(pacer.post(fake.channel_id, f"{n}") for n in range(4)))
         await other
         texts = [fake.message(fake.channel_id, ts).text for ts in in_order]
         assert texts == ["0", "1", "2", "3"]
         assert sorted(in_order, key=float) == in_order
-        elsewhere = next(
-            c for c in fake.calls_to("chat.postMessage") if c.params["text"] == "elsewhere"
-        )
-        assert elsewhere.at - started < 0.3  # not queued behind the busy channel (0.75 s)
+        arrived = [c.params["text"] for c in fake.calls_to("chat.postMessage")]
+        # Not queued behind the busy channel: it lands before that channel's paced posts end.
+        assert arrived.index("elsewhere") < arrived.index("3")
         assert fake.ratelimited_total == 0
 
 

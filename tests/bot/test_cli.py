@@ -7,6 +7,7 @@ import signal
 import socket
 import sqlite3
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tests.bot.test_export import voted_comparison
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
 from tests.vocabularies import VOCABULARIES
+from tests.waiting import wait_until
 
 BASE, INSTRUCT = SMALL_PAIR
 
@@ -37,7 +39,7 @@ async def twinbot(
     host: str,
     db: Path,
     env: dict[str, str] | None = None,
-    interrupt_after: float | None = None,
+    interrupt_when: Callable[[], bool] | None = None,
 ) -> Result:
     environment = {
         "PATH": "/usr/bin:/bin",
@@ -51,8 +53,11 @@ async def twinbot(
         sys.executable, "-m", "adapters.cli", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,
     )  # fmt: skip
-    if interrupt_after is not None:
-        await asyncio.sleep(interrupt_after)
+    if interrupt_when is not None:
+        # Waits for what the test names (not a fixed time: a loaded machine can still be
+        # importing after seconds), then a little streaming before the Ctrl-C.
+        await wait_until(interrupt_when, within=30)
+        await asyncio.sleep(0.3)
         process.send_signal(signal.SIGINT)
     out, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode is not None
@@ -163,7 +168,12 @@ async def test_ctrl_c_stops_both_streams_and_keeps_partial_text(ollama: OllamaFa
         ollama.script(tag, Script(tokens=["word "] * 400, delay=0.02))
     db = tmp_path / "cli.sqlite3"
 
-    result = await twinbot("compare", "go on", host=ollama.url, db=db, interrupt_after=2.0)
+    def both_streaming() -> bool:
+        return bool(ollama.requests_to("/api/generate") and ollama.requests_to("/api/chat"))
+
+    result = await twinbot(
+        "compare", "go on", host=ollama.url, db=db, interrupt_when=both_streaming
+    )
 
     assert result.code == 130, result.err
     assert "interrupted" in result.err and "Traceback" not in result.err
