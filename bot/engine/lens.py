@@ -167,7 +167,7 @@ async def next_token_distribution(
     async def side(role: Role, call: Callable[[], Awaitable[Any]]) -> Distribution:
         model = pair.tag(role)
         answer = await link.call(model, call)
-        logprobs = check_logprobs(answer.logprobs, model, link.host)
+        logprobs = check_logprobs(answer, model, link.host)
         if len(logprobs) <= at:
             raise LensEndedEarly(
                 f"`{model}` ended its answer after {len(logprobs)} tokens, before token "
@@ -186,14 +186,23 @@ async def next_token_distribution(
     return {d.role: d for d in results if isinstance(d, Distribution)}
 
 
-def check_logprobs(logprobs: Sequence[Any] | None, model: str, host: str) -> Sequence[Any]:
-    if not logprobs:
-        raise LensUnsupported(
-            f"Ollama at {host} returned no logprobs for `{model}`: this Ollama is older than "
-            "the lens needs (v0.24.0 returns them; upgrade the server), or the model ended "
-            "before its first token."
+def check_logprobs(answer: Any, model: str, host: str) -> Sequence[Any]:
+    """The answer's logprobs entries, or the reason there are none."""
+    logprobs: Sequence[Any] | None = answer.logprobs
+    if logprobs:
+        return logprobs
+    text = answer.message.content if hasattr(answer, "message") else answer.response
+    if not text and answer.eval_count:
+        # Greedy, the end-of-text token came first: Ollama writes no token, so no entry.
+        raise LensEndedEarly(
+            f"`{model}` ends its answer right there (end-of-text is its likeliest next token), "
+            "so Ollama lists no alternatives at that point."
         )
-    return logprobs
+    raise LensUnsupported(
+        f"Ollama at {host} returned no logprobs for `{model}`: this Ollama is older than "
+        "the lens needs (v0.24.0 returns them; upgrade the server), or the model ended "
+        "before its first token."
+    )
 
 
 def at_position(role: Role, model: str, entry: Any, prefix: str = "") -> Distribution:

@@ -114,7 +114,7 @@ async def token_shift(
         raise LensEndedEarly(
             f"`{pair.instruct}` ended before its first token: there is no answer to score."
         )
-    entries = check_logprobs(answer.logprobs, pair.instruct, link.host)
+    entries = check_logprobs(answer, pair.instruct, link.host)
     text = await chat_text(link, pair.instruct, prompt)
     scored: list[TokenShift] = []
     for index, entry in enumerate(entries):
@@ -147,7 +147,7 @@ async def _score(link: OllamaLink, pair: ModelPair, seen: str, entry: Any) -> To
             options=base_options(pair, 1),
         ),
     )
-    [first, *_] = check_logprobs(reply.logprobs, pair.base, link.host)
+    [first, *_] = check_logprobs(reply, pair.base, link.host)
     token = str(entry.token)
     rank, probability = rank_of(token, first.top_logprobs or [first])
     return TokenShift(token, rank, probability, _exp(entry.logprob))

@@ -734,3 +734,19 @@ def _cut_at_stop(text: str, token: str, stops: list[str]) -> tuple[str, bool]:
         if at != -1:
             return combined[len(text) : at] if at >= len(text) else "", True
     return token, False
+
+
+def suffix_model(
+    table: dict[str, list[tuple[str, float]]], default: list[tuple[str, float]] | None = None
+) -> Callable[[str], list[tuple[str, float]]]:
+    """A toy language model for `Script.next_token`: the alternatives listed for the longest
+    key the text ends with, else `default` (end-of-text)."""
+    ordered = sorted(table, key=len, reverse=True)
+
+    def next_token(text: str) -> list[tuple[str, float]]:
+        for key in ordered:
+            if text.endswith(key):
+                return table[key]
+        return default or [(END_OF_TEXT, 0.0)]
+
+    return next_token
