@@ -85,16 +85,19 @@ HISTOGRAM_ROWS = 12  # text answers: the commonest; numbers and digits: every va
 
 
 def histogram_table(stats: AnswerStats) -> Table:
+    # Text answers need room for the answer itself: half a bar (the scale is the same across
+    # both panels, as both sides show the same kind of answers).
+    width = BAR_WIDTH if stats.kind != "text" else BAR_WIDTH // 2
     table = Table.grid(padding=(0, 1))
-    table.add_column(no_wrap=True, max_width=28)
-    table.add_column(no_wrap=True, min_width=BAR_WIDTH)
-    table.add_column(justify="right", no_wrap=True)
+    table.add_column(no_wrap=True, max_width=22, overflow="ellipsis")
+    table.add_column(no_wrap=True, min_width=width)
+    table.add_column(justify="right", no_wrap=True, min_width=11)
     rows = stats.counts if stats.kind != "text" else stats.counts[:HISTOGRAM_ROWS]
     total = stats.total or 1
     for value, count in rows:
         table.add_row(
             Text(show_controls(value)),
-            Text(bar(count / total), style="cyan"),
+            Text(bar(count / total, width), style="cyan"),
             Text(f"{count} · {percent(count / total)}"),
         )
     if len(rows) < len(stats.counts):
@@ -105,7 +108,7 @@ def histogram_table(stats: AnswerStats) -> Table:
 
 def stats_lines(stats: AnswerStats) -> list[str]:
     values = len(stats.counts)
-    lines = [f"entropy {stats.entropy_bits:.2f} bits over {values} answers seen"]
+    lines = [f"entropy {stats.entropy_bits:.2f} bits over {values} distinct answers"]
     uniform = stats.uniformity
     if uniform is not None:
         lines[0] = f"entropy {stats.entropy_bits:.2f} bits (uniform: {_log2(uniform.size):.2f})"

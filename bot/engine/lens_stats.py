@@ -3,8 +3,9 @@
 An answer counts by its first non-empty line, normalised (case, spaces, surrounding quotes and
 punctuation). Three kinds of answers:
 - digits: most lines are strings of digits ("100 random digits"): every digit counts, over 0-9;
-- number: most lines hold a number ("Pick a number from 1 to 10"): the first number counts,
-  over the range the prompt names (else the range seen);
+- number: the prompt names a range ("Pick a number from 1 to 10") and most lines hold a
+  number, or most lines are a bare number: the first number counts, over the range the prompt
+  names (else the range seen);
 - text: anything else, counted line by line.
 For digits and numbers the distance from uniform is the total variation distance (0 uniform,
 near 1 all on one value; mass outside the range counts as off) and Pearson's chi-square over
@@ -24,6 +25,7 @@ OTHER = "(other)"  # answers of another kind, in a digits or number histogram
 MAX_RANGE = 1000  # a range wider than this is not tested for uniformity
 _DIGITS_LINE = re.compile(r"^[\d\s,.;-]*\d[\d\s,.;-]*\d[\d\s,.;-]*$")
 _NUMBER = re.compile(r"-?\d+")
+_BARE_NUMBER = re.compile(r"^-?\d+$")
 _RANGE = re.compile(r"(-?\d+)\s*(?:to|and|-|–|through|\.\.)\s*(-?\d+)", re.IGNORECASE)
 _STRIP = " \t\"'`*_.,;:!?()[]{}<>"
 
@@ -73,7 +75,10 @@ def answer_stats(texts: Sequence[str], prompt: str = "") -> AnswerStats:
     if lines and sum(bool(_DIGITS_LINE.match(line)) for line in lines) * 2 > len(lines):
         return _digit_stats(lines)
     numbers = [_NUMBER.search(line) for line in lines]
-    if lines and sum(found is not None for found in numbers) * 2 > len(lines):
+    # A number inside a sentence counts only when the prompt names a range to pick from.
+    bare = sum(bool(_BARE_NUMBER.match(line)) for line in lines)
+    found = sum(f is not None for f in numbers) if _RANGE.search(prompt) else bare
+    if lines and found * 2 > len(lines):
         return _number_stats([int(f.group()) if f else None for f in numbers], prompt)
     counted = Counter(line or "(empty)" for line in lines)
     ordered = tuple(sorted(counted.items(), key=lambda item: (-item[1], item[0])))

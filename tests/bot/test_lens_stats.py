@@ -55,6 +55,12 @@ def test_digit_strings_count_every_digit_over_0_to_9():
     assert stats.entropy_bits == pytest.approx(math.log2(10))
 
 
+def test_numbers_inside_sentences_count_only_when_the_prompt_names_a_range():
+    answers = ["Room 12 is free", "it costs 3 dollars", "a word"]
+    assert answer_stats(answers, "Tell me something").kind == "text"
+    assert answer_stats(["12", "3", "a word"], "Tell me something").kind == "number"
+
+
 def test_other_answers_are_a_histogram_of_lines_commonest_first():
     stats = answer_stats(["Hello there", "hello there!", "Bonjour"])
     assert stats.kind == "text" and stats.uniformity is None
