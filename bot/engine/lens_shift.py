@@ -8,7 +8,8 @@ most 20 alternatives, so a token beyond them has rank "> 20" and no probability.
 
 On Ollama that is one request per token, one after another: each prompt extends the last one,
 so the runner reuses its cached prefix and only reads the new token. The answer is capped (the
-cost grows with it) and the loop is cancellable between requests.
+cost grows with it) and the loop is cancellable between requests. On an OpenAI-compatible pair
+served by vLLM the base twin scores the whole answer in one call (lens_shift_vllm).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain import ModelPair
+from bot.domain import BackendKind, ModelPair
 from bot.engine.lens import (
     MAX_TOP_K,
     LensBackend,
@@ -26,7 +27,6 @@ from bot.engine.lens import (
     OllamaLink,
     base_options,
     check_logprobs,
-    require_ollama,
 )
 from bot.engine.lens_chat_text import chat_text
 from bot.errors import InputError
@@ -45,8 +45,9 @@ class ShiftKind(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class TokenShift:
     token: str
-    rank: int | None  # under the base twin, 1..20; None when beyond the 20 listed
-    base_probability: float | None  # None when beyond the 20 listed
+    # Under the base twin: None when beyond the 20 Ollama lists (vLLM gives every rank).
+    rank: int | None
+    base_probability: float | None  # None when the rank is unknown
     instruct_probability: float
 
     @property
@@ -97,7 +98,12 @@ async def token_shift(
 ) -> ShiftReport:
     """The instruct twin's greedy answer to `prompt`, each token ranked by the base twin."""
     check_shift_tokens(max_tokens)
-    require_ollama(pair, "The token shift")
+    if pair.backend is BackendKind.OPENAI:
+        from bot.engine.lens_shift_vllm import vllm_token_shift
+
+        rows, capped = await vllm_token_shift(pair, prompt, max_tokens)
+        shifts = tuple(TokenShift(*row) for row in rows)
+        return ShiftReport(pair.base, pair.instruct, shifts, capped, requests=3)
     link = OllamaLink.of(backend)
     answer = await link.call(
         pair.instruct,

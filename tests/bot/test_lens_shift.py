@@ -14,7 +14,6 @@ import pytest
 from bot.config import REPO_ROOT
 from bot.engine.backend import OllamaBackend, Timeouts
 from bot.engine.catalog import load_catalog
-from bot.engine.lens import LensUnsupported
 from bot.engine.lens_shift import ShiftKind, check_shift_tokens, token_shift
 from bot.errors import InputError
 from tests.bot.lens_toys import BASE, CHAT, INSTRUCT, PROMPT, script_twins
@@ -79,15 +78,6 @@ async def test_an_answer_that_is_empty_has_nothing_to_score(
     ollama.script(INSTRUCT, Script(next_token=suffix_model({})))
     with pytest.raises(Exception, match="ended before its first token"):
         await token_shift(backend, PAIR, PROMPT)
-
-
-async def test_an_openai_compatible_pair_is_named(backend: OllamaBackend):
-    from dataclasses import replace
-
-    from bot.domain import BackendKind
-
-    with pytest.raises(LensUnsupported, match="The token shift is not supported yet for"):
-        await token_shift(backend, replace(PAIR, backend=BackendKind.OPENAI), PROMPT)
 
 
 async def test_the_terminal_marks_shifted_tokens_and_shows_the_shares(
