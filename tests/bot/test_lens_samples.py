@@ -3,7 +3,10 @@ in number and in how many run at once, summed up as histograms with entropy and 
 
 from __future__ import annotations
 
+import asyncio
 import math
+import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +118,24 @@ async def test_a_position_does_not_go_with_samples(ollama: OllamaFake, tmp_path:
         "lens", "hi", "--samples", "3", option, "1", host=ollama.url, db=tmp_path / "l.db"
     )
     assert result.code == 2 and "--at and --after choose a position" in result.err
+
+
+async def test_ctrl_c_cancels_the_samples_in_flight_and_sends_no_more(
+    ollama: OllamaFake, tmp_path: Path
+):
+    ollama.script(BASE, Script(tokens=["7"], first_delay=0.5))
+    ollama.script(INSTRUCT, Script(tokens=["7"], first_delay=0.5))
+    started = asyncio.Event()
+    ollama.on_stream_start = lambda model: started.set()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "adapters.cli", "lens", "hi", "--samples", "40",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "TWINBOT_OLLAMA_HOST": ollama.url,
+             "TWINBOT_DATABASE_PATH": str(tmp_path / "l.sqlite3"), "TWINBOT_MAX_RUNNING": "2"},
+    )  # fmt: skip
+    await asyncio.wait_for(started.wait(), timeout=30)
+    process.send_signal(signal.SIGINT)
+    _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 130
+    assert err.decode().strip() == "twinbot: lens interrupted; no more requests were sent."
+    assert len(ollama.requests) < 40  # two at a time a side: most were never sent
