@@ -4,8 +4,16 @@ chat ranks its "Sure" third and its " 7" beyond the 20 Ollama lists."""
 
 from __future__ import annotations
 
+import asyncio
 import math
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
+from bot.config import REPO_ROOT
+from bot.engine.backend import OllamaBackend, Timeouts
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import CHATML_TEMPLATE, END_OF_TEXT, OllamaFake, Script, suffix_model
 
@@ -42,3 +50,38 @@ def script_twins(fake: OllamaFake) -> None:
     fake.templates[INSTRUCT] = CHATML_TEMPLATE
     fake.script(BASE, Script(next_token=BASE_MODEL))
     fake.script(INSTRUCT, Script(next_token=INSTRUCT_MODEL))
+
+
+def prompts_with_engine_pair(tmp_path: Path, endpoint: str) -> Path:
+    """The built-in prompts plus a pair `engine` served by the OpenAI-compatible `endpoint`."""
+    prompts = tmp_path / "prompts"
+    shutil.copytree(REPO_ROOT / "prompts", prompts)
+    with (prompts / "pairs.toml").open("a") as pairs:
+        pairs.write(
+            f'\n[[pair]]\nname = "engine"\nbackend = "openai"\nbase = "{BASE}"\n'
+            f'instruct = "{INSTRUCT}"\nendpoint = "{endpoint}"\n'
+        )
+    return prompts
+
+
+@asynccontextmanager
+async def toy_backend(ollama: OllamaFake) -> AsyncIterator[OllamaBackend]:
+    """A backend on the fake Ollama playing the toy twins."""
+    script_twins(ollama)
+    backend = OllamaBackend(ollama.url, Timeouts(connect=5, first_token=30, total=60))
+    try:
+        yield backend
+    finally:
+        await backend.close()
+
+
+async def start_lens(
+    ollama: OllamaFake, tmp_path: Path, *args: str, **env: str
+) -> asyncio.subprocess.Process:
+    """`twinbot lens ARGS` in its own process, for a test that interrupts it."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "adapters.cli", "lens", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "TWINBOT_OLLAMA_HOST": ollama.url,
+             "TWINBOT_DATABASE_PATH": str(tmp_path / "l.sqlite3"), **env},
+    )  # fmt: skip

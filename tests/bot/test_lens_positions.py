@@ -10,12 +10,12 @@ import pytest
 
 from bot.config import REPO_ROOT
 from bot.domain import Role
-from bot.engine.backend import OllamaBackend, Timeouts
+from bot.engine.backend import OllamaBackend
 from bot.engine.catalog import Catalog, load_catalog
 from bot.engine.lens import Distribution, LensEndedEarly, LensUnsupported, next_token_distribution
 from bot.engine.lens_chat_text import write_chat
 from bot.errors import InputError
-from tests.bot.lens_toys import BASE, CHAT, INSTRUCT, PROMPT, script_twins
+from tests.bot.lens_toys import BASE, CHAT, INSTRUCT, PROMPT, script_twins, toy_backend
 from tests.bot.test_cli import twinbot
 from tests.fakes.ollama_fake import OllamaFake
 
@@ -27,10 +27,8 @@ def catalog() -> Catalog:
 
 @pytest.fixture
 async def backend(ollama: OllamaFake) -> AsyncIterator[OllamaBackend]:
-    script_twins(ollama)
-    backend = OllamaBackend(ollama.url, Timeouts(connect=5, first_token=30, total=60))
-    yield backend
-    await backend.close()
+    async with toy_backend(ollama) as backend:
+        yield backend
 
 
 def odds(side: Distribution) -> list[tuple[str, float]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import math
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from bot.engine.catalog import load_catalog
 from bot.engine.lens_samples import MAX_SAMPLES, sample_both
 from bot.engine.requests import build_request
 from bot.runtime import make_backend
-from tests.bot.lens_toys import BASE, INSTRUCT, PROMPT, script_twins
+from tests.bot.lens_toys import BASE, INSTRUCT, PROMPT, script_twins, start_lens
 from tests.bot.test_cli import twinbot
 from tests.fakes.ollama_fake import END_OF_TEXT, OllamaFake, Script, suffix_model
 
@@ -127,12 +126,7 @@ async def test_ctrl_c_cancels_the_samples_in_flight_and_sends_no_more(
     ollama.script(INSTRUCT, Script(tokens=["7"], first_delay=0.5))
     started = asyncio.Event()
     ollama.on_stream_start = lambda model: started.set()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "adapters.cli", "lens", "hi", "--samples", "40",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={"PATH": "/usr/bin:/bin", "TWINBOT_OLLAMA_HOST": ollama.url,
-             "TWINBOT_DATABASE_PATH": str(tmp_path / "l.sqlite3"), "TWINBOT_MAX_RUNNING": "2"},
-    )  # fmt: skip
+    process = await start_lens(ollama, tmp_path, "hi", "--samples", "40", TWINBOT_MAX_RUNNING="2")
     await asyncio.wait_for(started.wait(), timeout=30)
     process.send_signal(signal.SIGINT)
     _, err = await asyncio.wait_for(process.communicate(), timeout=30)

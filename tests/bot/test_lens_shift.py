@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.config import REPO_ROOT
-from bot.engine.backend import OllamaBackend, Timeouts
+from bot.engine.backend import OllamaBackend
 from bot.engine.catalog import load_catalog
 from bot.engine.lens_shift import ShiftKind, check_shift_tokens, token_shift
 from bot.errors import InputError
-from tests.bot.lens_toys import BASE, CHAT, INSTRUCT, PROMPT, script_twins
+from tests.bot.lens_toys import (
+    BASE,
+    CHAT,
+    INSTRUCT,
+    PROMPT,
+    script_twins,
+    start_lens,
+    toy_backend,
+)
 from tests.bot.test_cli import twinbot
 from tests.fakes.ollama_fake import OllamaFake, Script, suffix_model
 
@@ -25,10 +32,8 @@ PAIR = load_catalog(REPO_ROOT / "prompts").pair("llama3.2-1b")
 
 @pytest.fixture
 async def backend(ollama: OllamaFake) -> AsyncIterator[OllamaBackend]:
-    script_twins(ollama)
-    backend = OllamaBackend(ollama.url, Timeouts(connect=5, first_token=30, total=60))
-    yield backend
-    await backend.close()
+    async with toy_backend(ollama) as backend:
+        yield backend
 
 
 async def test_each_answer_token_is_ranked_by_the_base_twin_given_the_same_text(
@@ -115,12 +120,7 @@ async def test_ctrl_c_stops_the_shift_between_requests(ollama: OllamaFake, tmp_p
             third.set()
 
     ollama.on_stream_start = started
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "adapters.cli", "lens", "hi", "--shift",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={"PATH": "/usr/bin:/bin", "TWINBOT_OLLAMA_HOST": ollama.url,
-             "TWINBOT_DATABASE_PATH": str(tmp_path / "l.sqlite3")},
-    )  # fmt: skip
+    process = await start_lens(ollama, tmp_path, "hi", "--shift")
     await asyncio.wait_for(third.wait(), timeout=30)
     process.send_signal(signal.SIGINT)
     _, err = await asyncio.wait_for(process.communicate(), timeout=30)

@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from bot.config import REPO_ROOT
 from bot.engine.lens import LensUnsupported
 from bot.engine.lens_shift import ShiftKind, token_shift
 from tests.bot.conftest import openai_pair
-from tests.bot.lens_toys import BASE, BASE_MODEL, INSTRUCT, INSTRUCT_MODEL, PROMPT
+from tests.bot.lens_toys import (
+    BASE,
+    BASE_MODEL,
+    INSTRUCT,
+    INSTRUCT_MODEL,
+    PROMPT,
+    prompts_with_engine_pair,
+)
 from tests.bot.test_cli import twinbot
 from tests.fakes.ollama_fake import OllamaFake, Script
 from tests.fakes.openai_fake import OpenAIFake
@@ -62,13 +67,7 @@ async def test_the_terminal_shows_an_exact_rank_beyond_twenty(
     openai_fake: OpenAIFake, ollama: OllamaFake, tmp_path: Path
 ):
     script_vllm_twins(openai_fake)
-    prompts = tmp_path / "prompts"
-    shutil.copytree(REPO_ROOT / "prompts", prompts)
-    with (prompts / "pairs.toml").open("a") as pairs:
-        pairs.write(
-            f'\n[[pair]]\nname = "engine"\nbackend = "openai"\nbase = "{BASE}"\n'
-            f'instruct = "{INSTRUCT}"\nendpoint = "{openai_fake.url}"\n'
-        )
+    prompts = prompts_with_engine_pair(tmp_path, openai_fake.url)
     result = await twinbot(
         "lens", PROMPT, "--shift", "--pair", "engine", host=ollama.url,
         db=tmp_path / "l.sqlite3", env={"TWINBOT_PROMPTS_DIR": str(prompts)},
