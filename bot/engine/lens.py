@@ -17,33 +17,37 @@ import asyncio
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import httpx
-import ollama
+from typing import Any
 
 from bot.domain import BackendKind, Framing, ModelPair, Role
-from bot.engine.backend import OllamaBackend, map_response_error
-from bot.engine.routing import RoutingBackend
-from bot.errors import BackendError, BackendUnreachable, InputError
+from bot.engine.lens_chat_text import chat_text
+from bot.engine.lens_link import (
+    MAX_TOP_K,
+    LensBackend,
+    LensEndedEarly,
+    LensUnsupported,
+    OllamaLink,
+)
+from bot.errors import InputError
 
-MAX_TOP_K = 20  # Ollama answers 400 beyond this
+__all__ = [
+    "MAX_TOP_K",
+    "Distribution",
+    "LensBackend",
+    "LensEndedEarly",
+    "LensUnsupported",
+    "OllamaLink",
+    "TokenChance",
+    "at_position",
+    "base_options",
+    "check_at",
+    "check_logprobs",
+    "check_top_k",
+    "next_token_distribution",
+    "require_ollama",
+]
+
 MAX_AT = 256  # tokens into an answer `at` may point (one request a side either way)
-
-T = TypeVar("T")
-LensBackend = RoutingBackend | OllamaBackend | ollama.AsyncClient
-
-
-class LensUnsupported(BackendError):
-    """The server (or the kind of pair) cannot give next-token probabilities."""
-
-    kind = "lens_unsupported"
-
-
-class LensEndedEarly(BackendError):
-    """The model ended its answer before the position the lens was asked about."""
-
-    kind = "lens_ended_early"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,31 +69,6 @@ class Distribution:
     def covered(self) -> float:
         """The probability mass the top-k hold together (the rest is the long tail)."""
         return sum(chance.probability for chance in self.chances)
-
-
-@dataclass(frozen=True, slots=True)
-class OllamaLink:
-    """The client the lens talks through, and the host it names in messages."""
-
-    client: ollama.AsyncClient
-    host: str
-
-    @classmethod
-    def of(cls, backend: LensBackend) -> OllamaLink:
-        if isinstance(backend, RoutingBackend):
-            backend = backend.ollama
-        if isinstance(backend, OllamaBackend):
-            return cls(backend.client, backend.host)
-        return cls(backend, "the Ollama server")
-
-    async def call(self, model: str, request: Callable[[], Awaitable[T]]) -> T:
-        """One request, Ollama's failures as our own errors (one clear sentence each)."""
-        try:
-            return await request()
-        except ollama.ResponseError as exc:
-            raise map_response_error(exc, model) from None
-        except (ConnectionError, httpx.TransportError):
-            raise BackendUnreachable(self.host) from None
 
 
 def check_top_k(top_k: int) -> int:
@@ -132,8 +111,6 @@ async def next_token_distribution(
 ) -> dict[Role, Distribution]:
     """Each twin's top-k (token, probability) for the next token of its answer: the first
     token, the one after `at` tokens of its own answer, or the one after the text `after`."""
-    from bot.engine.lens_chat_text import chat_text
-
     check_top_k(top_k)
     check_at(at)
     if at and after:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.engine.lens import LensUnsupported, OllamaLink
+from bot.engine.lens_link import LensUnsupported, OllamaLink
 
 # Each family: a marker that identifies the template, and the text for (system, user prompt).
 _FAMILIES: dict[str, tuple[str, Callable[[str, str], str]]] = {
