@@ -370,9 +370,10 @@ class OllamaFake:
         tokens: list[str] | None = None
         if script.next_token is None:
             tokens = script.reply(body) if script.reply is not None else script.tokens
-        model_text = self._seen_text(body)  # what a toy model continues
-        rng = random.Random(options.get("seed"))
-        temperature = float(options.get("temperature", 0.8))
+        else:  # a toy model: what it reads, and its draws
+            model_text = self._seen_text(body)
+            rng = random.Random(options.get("seed"))
+            temperature = float(options.get("temperature", 0.8))
         top = int(body.get("top_logprobs") or 0)
         with_logprobs = body.get("logprobs") is True
         held: list[dict[str, Any]] = []  # logprobs of the tokens in `pending`
@@ -390,7 +391,7 @@ class OllamaFake:
             for index in range(1 << 30):
                 if tokens is not None:
                     token = tokens[index] if index < len(tokens) else None
-                    alternatives = _alternatives(script, index, token) if token else []
+                    alternatives = []  # listed only when logprobs are asked for (below)
                 else:
                     assert script.next_token is not None
                     alternatives = script.next_token(model_text)
@@ -420,7 +421,8 @@ class OllamaFake:
                     break
                 pending += token
                 if with_logprobs:
-                    held.append(_logprob(token, alternatives, top))
+                    listed = alternatives or _alternatives(script, index, token)
+                    held.append(_logprob(token, listed, top))
                 at, stopped = _find_stop(pending, stops)
                 if stopped:
                     pending = pending[:at]
