@@ -78,6 +78,8 @@ async def sample_both(
     first = request.options.seed
     if first is None:
         first = random.SystemRandom().randrange(1, 2**31 - MAX_SAMPLES)
+    if first + count > 2**31:
+        raise InputError(f"--seed must be at most {2**31 - count} for {count} samples.")
     seeds = tuple(first + n for n in range(count))
     done = 0
 
