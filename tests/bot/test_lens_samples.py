@@ -4,6 +4,7 @@ in number and in how many run at once, summed up as histograms with entropy and 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import signal
 from pathlib import Path
@@ -12,13 +13,17 @@ import pytest
 
 from bot.config import Settings
 from bot.domain import Requester, Role
+from bot.engine.backend import OllamaBackend, Timeouts
 from bot.engine.catalog import load_catalog
 from bot.engine.lens_samples import MAX_SAMPLES, sample_both
 from bot.engine.requests import build_request
+from bot.engine.routing import RoutingBackend
 from bot.runtime import make_backend
+from tests.bot.conftest import openai_pair
 from tests.bot.lens_toys import BASE, INSTRUCT, PROMPT, script_twins, start_lens
 from tests.bot.test_cli import twinbot
 from tests.fakes.ollama_fake import END_OF_TEXT, OllamaFake, Script, suffix_model
+from tests.fakes.openai_fake import OpenAIFake
 
 ln = math.log
 
@@ -133,3 +138,26 @@ async def test_ctrl_c_cancels_the_samples_in_flight_and_sends_no_more(
     assert process.returncode == 130
     assert err.decode().strip() == "twinbot: lens interrupted; no more requests were sent."
     assert len(ollama.requests) < 40  # two at a time a side: most were never sent
+
+
+async def test_samples_work_on_an_openai_compatible_pair_too(
+    openai_fake: OpenAIFake, ollama: OllamaFake, settings: Settings
+):
+    openai_fake.script(BASE, Script(tokens=["4", "\n", "more"]))
+    openai_fake.script(INSTRUCT, Script(tokens=["7"]))
+    pair = openai_pair(openai_fake.url)
+    request = build_request(
+        settings, load_catalog(settings.prompts_dir), Requester("terminal", "t"), PROMPT,
+        max_tokens=8, temperature=1.0, seed=5,
+    )  # fmt: skip
+    request = dataclasses.replace(request, pair=pair)
+    timeouts = Timeouts(connect=5, first_token=30, total=60)
+    backend = RoutingBackend(OllamaBackend(ollama.url, timeouts), timeouts, pairs=[pair])
+    try:
+        run = await sample_both(backend, request, 3, parallel=2)
+    finally:
+        await backend.close()
+    assert dict(run.sides[Role.BASE].stats.counts)["4"] == 3
+    assert dict(run.sides[Role.INSTRUCT].stats.counts)["7"] == 3
+    seeds = sorted(b["seed"] for b in openai_fake.requests_to("/v1/completions"))
+    assert seeds == [5, 6, 7] and ollama.requests == []
