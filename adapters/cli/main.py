@@ -69,6 +69,43 @@ def _framing_names() -> str:
     return "see prompts/framings.toml"
 
 
+def _add_lens_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    lens = commands.add_parser(
+        "lens", help="the distributions behind both twins: next-token odds, samples, token shift"
+    )
+    lens.add_argument("prompt", nargs="?", help="the text both models get (or --demo)")
+    lens.add_argument("--demo", help="take the prompt, framing and options of a demo")
+    lens.add_argument("--pair", help="model pair (see `twinbot pairs`)")
+    lens.add_argument("--framing", help=f"base-model framing: {_framing_names()}")
+    lens.add_argument(
+        "--top", type=int, default=10, help="how many likeliest tokens to show, 1 to 20 (10)"
+    )
+    where = lens.add_mutually_exclusive_group()
+    where.add_argument(
+        "--at", type=int, default=0, metavar="N",
+        help="the odds after the first N tokens of each twin's own (greedy) answer",
+    )  # fmt: skip
+    where.add_argument(
+        "--after", default="", metavar="TEXT",
+        help="the odds after this text, the same start of an answer for both twins",
+    )  # fmt: skip
+    mode = lens.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--samples", type=int, metavar="N",
+        help="N answers per twin (at most 100): histogram, entropy, distance from uniform",
+    )  # fmt: skip
+    mode.add_argument(
+        "--shift", action="store_true",
+        help="rank each token of the instruct answer under the base twin (URIAL's token shift)",
+    )  # fmt: skip
+    lens.add_argument(
+        "--max-tokens", type=int,
+        help="tokens per sample (32), or answer tokens the shift scores (128, at most 512)",
+    )  # fmt: skip
+    lens.add_argument("--temperature", type=float, help="for --samples (1.0: the model's own)")
+    lens.add_argument("--seed", type=int, help="first seed for --samples (each gets the next)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twinbot",
@@ -86,15 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2")
     compare.add_argument("--seed", type=int, help="sampling seed, the same on both sides")
 
-    lens = commands.add_parser(
-        "lens", help="where each twin puts its probability for the first token of its answer"
-    )
-    lens.add_argument("prompt", help="the text both models get")
-    lens.add_argument("--pair", help="model pair (see `twinbot pairs`)")
-    lens.add_argument("--framing", help=f"base-model framing: {_framing_names()}")
-    lens.add_argument(
-        "--top", type=int, default=10, help="how many likeliest tokens to show, 1 to 20 (10)"
-    )
+    _add_lens_parser(commands)
 
     commands.add_parser("pairs", help="list model pairs and whether each tag is pulled")
     doctor = commands.add_parser(
@@ -319,35 +348,9 @@ async def _compare(settings: Settings, args: argparse.Namespace, console: Consol
 
 
 async def _lens(settings: Settings, args: argparse.Namespace, console: Console) -> int:
-    from adapters.cli.lens_view import lens_view
-    from bot.engine.catalog import load_catalog
-    from bot.engine.lens import check_top_k, next_token_distribution
-    from bot.runtime import make_backend
+    from adapters.cli.lens_cli import run_lens
 
-    check_top_k(args.top)
-    catalog = load_catalog(settings.prompts_dir)
-    # The same checks as a comparison's prompt, pair and framing; the options are the lens's own.
-    request = build_request(
-        settings,
-        catalog,
-        Requester(platform="terminal", user_id="local"),
-        args.prompt,
-        pair=args.pair,
-        framing=args.framing,
-    )
-    backend = make_backend(settings, catalog)
-    try:
-        sides = await next_token_distribution(
-            backend, request.pair, request.framing, request.prompt, args.top
-        )
-    except BackendError as exc:
-        # As `compare` does: the server failed (or cannot do it), not the user's input.
-        print(f"twinbot: {show_controls(str(exc))}", file=sys.stderr)
-        return EXIT_SIDE_FAILED
-    finally:
-        await backend.close()
-    console.print(lens_view(request.prompt, request.framed_prompt, sides))
-    return EXIT_OK
+    return await run_lens(settings, args, console)
 
 
 async def _pairs(settings: Settings, console: Console) -> int:
@@ -490,6 +493,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"twinbot: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
+        if args.command == "lens":  # the lens stores nothing: say so rather than "saved"
+            print("twinbot: lens interrupted; no more requests were sent.", file=sys.stderr)
+            return EXIT_INTERRUPTED
         print("twinbot: interrupted; what the models wrote so far is saved.", file=sys.stderr)
         return EXIT_INTERRUPTED
 

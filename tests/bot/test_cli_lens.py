@@ -4,7 +4,6 @@ Ollama answering logprobs in the shape a real v0.24.0 does."""
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 from bot.config import REPO_ROOT
@@ -12,6 +11,7 @@ from bot.domain import Role
 from bot.engine.backend import OllamaBackend, Timeouts
 from bot.engine.catalog import load_catalog
 from bot.engine.lens import next_token_distribution
+from tests.bot.lens_toys import prompts_with_engine_pair
 from tests.bot.test_cli import closed_port_url, twinbot
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
@@ -68,13 +68,7 @@ async def test_an_ollama_without_logprobs_gets_a_message_naming_why(
 
 
 async def test_an_openai_compatible_pair_is_not_supported_yet(ollama: OllamaFake, tmp_path: Path):
-    prompts = tmp_path / "prompts"
-    shutil.copytree(REPO_ROOT / "prompts", prompts)
-    with (prompts / "pairs.toml").open("a") as pairs:
-        pairs.write(
-            f'\n[[pair]]\nname = "engine"\nbackend = "openai"\nbase = "{BASE}"\n'
-            f'instruct = "{INSTRUCT}"\nendpoint = "{ollama.url}/v1"\n'
-        )
+    prompts = prompts_with_engine_pair(tmp_path, f"{ollama.url}/v1")
     result = await twinbot(
         "lens", "hi", "--pair", "engine", host=ollama.url, db=tmp_path / "l.sqlite3",
         env={"TWINBOT_PROMPTS_DIR": str(prompts)},

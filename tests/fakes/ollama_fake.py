@@ -11,12 +11,21 @@ token too, and those a stop sequence swallowed), not the chunks written, as Olla
 Asked `logprobs: true` (with `top_logprobs: N`), each chunk carries a `logprobs` list for the
 tokens it holds, `{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}`, the final
 chunk none, and an answer not streamed all of them in one list, as v0.24.0 does (logprobs/).
+
+A script may carry a toy language model (`Script.next_token`): the alternatives for the next
+token given the text the model sees, which is the raw prompt on /api/generate and the messages
+written out by the model's template on /api/chat (ChatML as Ollama's chatml.gotmpl writes it: a
+trailing assistant message is closed and a new assistant turn opened, never continued). Tokens
+are then sampled from it with the request's temperature and seed, so a prompt that ends inside
+an answer gets the distribution at that point, as a real model gives it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -33,6 +42,7 @@ CHATML_TEMPLATE = (
 )
 RUNNER_DIED = "an error was encountered while running the model: unexpected EOF"
 RUNNER_GONE = "llama runner process no longer running: -1 "
+END_OF_TEXT = "<|im_end|>"  # a toy model's end-of-text: counted, never sent (as the runner)
 TOP_LOGPROBS_LIMIT = 20
 TOP_LOGPROBS_ERROR = f"top_logprobs must be between 0 and {TOP_LOGPROBS_LIMIT}"
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
@@ -65,6 +75,10 @@ class Script:
     # first: (token, logprob). A sampled token listed here gets that logprob. Positions not
     # given get the sampled token at -0.1 and made-up alternatives below it.
     alternatives: list[list[tuple[str, float]]] = field(default_factory=list)
+    # A toy language model: the alternatives (token, logprob), likeliest first, for the token
+    # after this text; it may list more than 20 (top_logprobs shows the first N). When set,
+    # `tokens`, `reply` and `alternatives` are not used.
+    next_token: Callable[[str], list[tuple[str, float]]] | None = None
 
 
 @dataclass
@@ -353,7 +367,13 @@ class OllamaFake:
         limit = int(options.get("num_predict", -1))
         stops = [s for s in options.get("stop") or [] if s]
         threads = int(options.get("num_thread") or 0) or (self.cpu.cores if self.cpu else 1)
-        tokens = script.reply(body) if script.reply is not None else script.tokens
+        tokens: list[str] | None = None
+        if script.next_token is None:
+            tokens = script.reply(body) if script.reply is not None else script.tokens
+        else:  # a toy model: what it reads, and its draws
+            model_text = self._seen_text(body)
+            rng = random.Random(options.get("seed"))
+            temperature = float(options.get("temperature", 0.8))
         top = int(body.get("top_logprobs") or 0)
         with_logprobs = body.get("logprobs") is True
         held: list[dict[str, Any]] = []  # logprobs of the tokens in `pending`
@@ -368,7 +388,16 @@ class OllamaFake:
         try:
             await asyncio.sleep(script.first_delay)  # loading the model, reading the prompt
             self.loaded.add(model)
-            for index, token in enumerate([*tokens, None]):
+            for index in range(1 << 30):
+                if tokens is not None:
+                    token = tokens[index] if index < len(tokens) else None
+                    alternatives = []  # listed only when logprobs are asked for (below)
+                else:
+                    assert script.next_token is not None
+                    alternatives = script.next_token(model_text)
+                    token = _pick(alternatives, temperature, rng)
+                    model_text += token
+                    token = None if token == END_OF_TEXT else token
                 if limit >= 0 and answer.eval_count >= limit:
                     answer.done_reason = "length"
                     break
@@ -392,7 +421,8 @@ class OllamaFake:
                     break
                 pending += token
                 if with_logprobs:
-                    held.append(_logprob(token, _alternatives(script, index, token), top))
+                    listed = alternatives or _alternatives(script, index, token)
+                    held.append(_logprob(token, listed, top))
                 at, stopped = _find_stop(pending, stops)
                 if stopped:
                     pending = pending[:at]
@@ -418,6 +448,20 @@ class OllamaFake:
             dying = self._dying.pop(model, None) if script.kill_runner_after is not None else None
             if dying is not None:
                 dying.set()
+
+    def _seen_text(self, body: dict[str, Any]) -> str:
+        """The text the model reads: the prompt, or the messages through its template."""
+        if "messages" not in body:
+            return str(body.get("prompt") or "")
+        messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+        if "<|im_start|>" in self.templates.get(str(body.get("model")), RAW_TEMPLATE):
+            turns = "".join(
+                f"<|im_start|>{m.get('role')}\n{m.get('content', '')}<|im_end|>\n" for m in messages
+            )
+            return turns + "<|im_start|>assistant\n"
+        # `{{ .Prompt }}`: Ollama's legacy path writes the last user message only.
+        users = [str(m.get("content", "")) for m in messages if m.get("role") == "user"]
+        return users[-1] if users else ""
 
     def _pace(self, script: Script, threads: int) -> float:
         """Seconds between two tokens: the script's delay, or the CPU model's pace."""
@@ -655,6 +699,14 @@ def _alternatives(script: Script, index: int, token: str) -> list[tuple[str, flo
     return [(token, -0.1), *((f"<alt{n}>", -2.0 - n) for n in range(TOP_LOGPROBS_LIMIT))]
 
 
+def _pick(alternatives: list[tuple[str, float]], temperature: float, rng: random.Random) -> str:
+    """A toy model's token: the likeliest at temperature 0, else drawn at that temperature."""
+    if temperature <= 0:
+        return max(alternatives, key=lambda alt: alt[1])[0]
+    weights = [math.exp(lp / temperature) for _, lp in alternatives]
+    return rng.choices([tok for tok, _ in alternatives], weights=weights)[0]
+
+
 def _logprob(token: str, alternatives: list[tuple[str, float]], top: int) -> dict[str, Any]:
     """One token's logprobs entry in Ollama's shape; `top_logprobs` only when asked for."""
     own = next((lp for alt, lp in alternatives if alt == token), -0.1)
@@ -684,3 +736,19 @@ def _cut_at_stop(text: str, token: str, stops: list[str]) -> tuple[str, bool]:
         if at != -1:
             return combined[len(text) : at] if at >= len(text) else "", True
     return token, False
+
+
+def suffix_model(
+    table: dict[str, list[tuple[str, float]]], default: list[tuple[str, float]] | None = None
+) -> Callable[[str], list[tuple[str, float]]]:
+    """A toy language model for `Script.next_token`: the alternatives listed for the longest
+    key the text ends with, else `default` (end-of-text)."""
+    ordered = sorted(table, key=len, reverse=True)
+
+    def next_token(text: str) -> list[tuple[str, float]]:
+        for key in ordered:
+            if text.endswith(key):
+                return table[key]
+        return default or [(END_OF_TEXT, 0.0)]
+
+    return next_token

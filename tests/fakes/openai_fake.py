@@ -10,12 +10,21 @@ stream server-sent events (`data: {...}` then `data: [DONE]`), text in `choices[
 event under the 200 (then `[DONE]`, as vLLM does).
 
 It is scripted with the same `Script` as the fake Ollama, so one test can drive either.
+
+With a toy model (`Script.next_token`) it also plays vLLM's extensions the lens's token shift
+uses: `POST /tokenize` (chat messages through ChatML, `add_generation_prompt`) answering
+`{count, max_model_len, tokens}`, and a non-streamed `/v1/completions` taking the prompt as
+token ids, with `logprobs` (the legacy `{tokens, token_logprobs, top_logprobs, text_offset}`,
+tokens as "token_id:N" under `return_tokens_as_token_ids`) and `prompt_logprobs: K` (per prompt
+position `null` first, then `{id: {logprob, rank, decoded_token}}` holding the top K and the
+actual token with its true rank). A toy vocabulary gives each token text an id.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -23,7 +32,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from tests.fakes.ollama_fake import RecordedRequest, Script, _cut_at_stop
+from tests.fakes.ollama_fake import END_OF_TEXT, RecordedRequest, Script, _cut_at_stop, _pick
 
 SSE = "text/event-stream"
 
@@ -54,6 +63,10 @@ class OpenAIFake:
         self._runner: web.AppRunner | None = None
         self.root = ""
         self.url = ""  # the base URL a pair names as its endpoint, ending in /v1
+        # False plays a server without vLLM's extensions: /tokenize is a 404, prompt_logprobs
+        # and return_tokens_as_token_ids are ignored (llama.cpp's server ignores unknown fields).
+        self.vllm_extensions = True
+        self.vocab = ToyVocab()
 
     def script(self, model: str, script: Script) -> None:
         self.scripts[model] = script
@@ -67,6 +80,7 @@ class OpenAIFake:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/health", self._health)
+        app.router.add_post("/tokenize", self._tokenize)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.2)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -155,6 +169,9 @@ class OpenAIFake:
         refusal = self._refusal(body)
         if refusal is not None:
             return refusal
+        script = self.scripts.get(str(body["model"]), self.default_script)
+        if body.get("stream") is not True and script.next_token is not None:
+            return self._complete_once(body, script)
         if not isinstance(body["prompt"], str):
             return self._error(400, "prompt must be a string", "BadRequestError", "prompt")
         ident = f"cmpl-{uuid.uuid4().hex}"
@@ -293,3 +310,136 @@ class OpenAIFake:
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.Response(status=200)
+
+    # --- vLLM's extensions (the token shift) --------------------------------------------------
+
+    async def _tokenize(self, request: web.Request) -> web.Response:
+        if not self.vllm_extensions:
+            return web.json_response({"detail": "Not Found"}, status=404)
+        refused = self._unauthorized(request)
+        if refused is not None:
+            return refused
+        body = await request.json()
+        self.requests.append(RecordedRequest(request.path, body))
+        return web.json_response(_tokenize_route(self, body))
+
+    def _complete_once(self, body: dict[str, Any], script: Script) -> web.Response:
+        """A non-streamed completion from the toy model, with vLLM's logprobs when asked."""
+        assert script.next_token is not None
+        vocab = self.vocab
+        prompt = body["prompt"]
+        ids = list(prompt) if isinstance(prompt, list) else vocab.encode(str(prompt))
+        text = vocab.decode(ids)
+        rng = random.Random(body.get("seed"))
+        temperature = float(body.get("temperature", 1.0))
+        as_ids = self.vllm_extensions and bool(body.get("return_tokens_as_token_ids"))
+        name = (lambda t: f"token_id:{vocab.id(t)}") if as_ids else (lambda t: t)
+        tokens: list[str] = []
+        token_logprobs: list[float] = []
+        reason = "stop"
+        for _ in range(int(body.get("max_tokens", 16))):
+            alternatives = script.next_token(text)
+            token = _pick(alternatives, temperature, rng)
+            if token == END_OF_TEXT:
+                break
+            _, _, logprob = _ranked(alternatives, token)
+            tokens.append(token)
+            token_logprobs.append(logprob)
+            text += token
+        else:
+            reason = "length"
+        choice: dict[str, Any] = {
+            "index": 0, "text": "".join(tokens), "logprobs": None, "finish_reason": reason,
+            "stop_reason": None,
+        }  # fmt: skip
+        if body.get("logprobs") is not None:
+            start = len(vocab.decode(ids))
+            offsets = [start + len("".join(tokens[:n])) for n in range(len(tokens))]
+            choice["logprobs"] = {
+                "text_offset": offsets,
+                "token_logprobs": token_logprobs,
+                "tokens": [name(t) for t in tokens],
+                "top_logprobs": [
+                    {name(t): lp} for t, lp in zip(tokens, token_logprobs, strict=True)
+                ],
+            }
+        top = body.get("prompt_logprobs")
+        if self.vllm_extensions and isinstance(top, int):
+            positions: list[dict[str, Any] | None] = [None]
+            for at in range(1, len(ids)):
+                actual = vocab.texts[ids[at]]
+                ordered, rank, logprob = _ranked(script.next_token(vocab.decode(ids[:at])), actual)
+                entry = {
+                    str(vocab.id(t)): {"logprob": lp, "rank": n, "decoded_token": t}
+                    for n, (t, lp) in enumerate(ordered[:top], start=1)
+                }
+                entry[str(ids[at])] = {"logprob": logprob, "rank": rank, "decoded_token": actual}
+                positions.append(entry)
+            choice["prompt_logprobs"] = positions
+        usage = {"prompt_tokens": len(ids), "completion_tokens": len(tokens),
+                 "total_tokens": len(ids) + len(tokens)}  # fmt: skip
+        return web.json_response(
+            {
+                "id": f"cmpl-{uuid.uuid4().hex}",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [choice],
+                "usage": usage,
+            }
+        )
+
+
+class ToyVocab:
+    """Token text <-> id for the toy models: ids given in order of first sight; text is cut
+    greedily into the longest known tokens, else single characters."""
+
+    SPECIAL = ("<|im_start|>", END_OF_TEXT)
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.texts: list[str] = []
+        for token in self.SPECIAL:
+            self.id(token)
+
+    def id(self, text: str) -> int:
+        if text not in self.ids:
+            self.ids[text] = len(self.texts)
+            self.texts.append(text)
+        return self.ids[text]
+
+    def encode(self, text: str) -> list[int]:
+        known = sorted(self.ids, key=len, reverse=True)
+        out: list[int] = []
+        at = 0
+        while at < len(text):
+            piece = next((k for k in known if k and text.startswith(k, at)), text[at])
+            out.append(self.id(piece))
+            at += len(piece)
+        return out
+
+    def decode(self, ids: list[int]) -> str:
+        return "".join(self.texts[i] for i in ids)
+
+
+def _chatml(messages: list[dict[str, Any]]) -> str:
+    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return turns + "<|im_start|>assistant\n"
+
+
+def _ranked(
+    alternatives: list[tuple[str, float]], actual: str
+) -> tuple[list[tuple[str, float]], int, float]:
+    """The alternatives likeliest first, the actual token's rank and logprob (one past the
+    last listed, a little less likely, when the toy does not list it)."""
+    ordered = sorted(alternatives, key=lambda alt: -alt[1])
+    for rank, (token, logprob) in enumerate(ordered, start=1):
+        if token == actual:
+            return ordered, rank, logprob
+    return ordered, len(ordered) + 1, (ordered[-1][1] if ordered else 0.0) - 1.0
+
+
+def _tokenize_route(fake: OpenAIFake, body: dict[str, Any]) -> dict[str, Any]:
+    text = _chatml(body["messages"]) if "messages" in body else str(body.get("prompt", ""))
+    tokens = fake.vocab.encode(text)
+    return {"count": len(tokens), "max_model_len": 8192, "tokens": tokens}
