@@ -3,7 +3,9 @@
 A side may stream: `chat.startStream` opens its reply, `chat.appendStream` adds the escaped
 new text (Tier 4: about 100 a minute per workspace, a budget of its own beside chat.update's),
 `chat.stopStream` closes it. Starting and stopping are Tier 2 (about 20 a minute each), so a
-side streams only when the workspace's start budget has room at that moment; otherwise, and
+side streams only when the workspace's start budget has room at that moment, and only while
+that gives it more calls than chat.update would: the live sides share the two budgets so
+that each side's share is as large as it can be (`StreamLane.worth_streaming`); otherwise, and
 whenever a stream fails (refused, expired: `message_not_in_streaming_state`), the side goes on
 by chat.update with its whole text, as it would without streams. Appended text is escaped by
 `markdown_text.escape_markdown`, so no mention, link or markup of the model's is live.
@@ -121,13 +123,30 @@ class StreamLane:
         self._starts = _Window(starts)
         self._stops = _Window(starts)  # Tier 2 as well, counted on its own
         self.started = self.fallbacks = 0
+        self.streaming = 0  # live sides streamed now
+        self.editing = 0  # live sides edited by chat.update now (they `release` at the end)
+
+    def worth_streaming(self, updates: Budget) -> bool:
+        """Whether one more live side gets more calls a minute as a stream than by chat.update,
+        each budget shared by the sides that use it (a tie goes to the stream). With Slack's
+        floors (90 appends, 45 updates) six live sides end up four streamed, two edited."""
+        appends = self.appends.budget
+        streamed = (self.streaming + 1) * updates.calls * appends.window
+        edited = (self.editing + 1) * appends.calls * updates.window
+        return streamed <= edited
+
+    def release(self) -> None:
+        """A side counted in `editing` stopped being live."""
+        self.editing = max(0, self.editing - 1)
 
     async def start(
-        self, channel: str, thread_ts: str, first: str, *, user: str, team: str
+        self, channel: str, thread_ts: str, first: str, *, user: str, team: str, updates: Budget
     ) -> str | None:
         """A streamed reply under `thread_ts` showing `first` (markdown, already safe), or None
-        when the budget has no room or Slack refuses: the caller then posts as usual."""
-        if not self._starts.take():
+        when chat.update serves the side better, the budget has no room or Slack refuses: the
+        caller then posts as usual, and the side counts in `editing` until `release`."""
+        if not (self.worth_streaming(updates) and self._starts.take()):
+            self.editing += 1
             return None
         try:
             answer = await self._client.chat_startStream(
@@ -141,14 +160,17 @@ class StreamLane:
             why = slack_error(exc) if isinstance(exc, SlackApiError) else repr(exc)
             log.warning("slack streams %s: chat.startStream refused (%s)", self.name, why)
             self.fallbacks += 1
+            self.editing += 1
             return None
         self.started += 1
+        self.streaming += 1
         return str(answer["ts"])
 
     async def stop(self, channel: str, ts: str) -> None:
         """Close a stream (its message then takes chat.update); a failure is only logged: the
         final chat.update that follows shows the whole text either way."""
         self.appends.forget((channel, ts))
+        self.streaming = max(0, self.streaming - 1)
         await self._stops.wait()  # one stop per start: this rarely waits
         try:
             await self._client.chat_stopStream(channel=channel, ts=ts)

@@ -5,17 +5,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack_app.pacing import Budget
+from adapters.slack_app.streams import StreamLane
 from bot.config import Settings
 from tests.adapters.slack_harness import Slack, side_output, slack_bot
 from tests.conftest import SMALL_PAIR
 from tests.fakes.ollama_fake import OllamaFake, Script
-from tests.fakes.slack_fake import live_markdown
+from tests.fakes.slack_fake import SlackFake, live_markdown
 
 BASE, INSTRUCT = SMALL_PAIR
 GUARD = "llama-guard3:1b"
 HOSTILE = ["<!channel> ", "[win](https://evil.example) ", "@here ", "www.e.example ", "**b** "]
 BASE_TOKENS = [HOSTILE[n % len(HOSTILE)] for n in range(20)]
 INSTRUCT_TOKENS = [f"i{n} " for n in range(20)]
+# Slack's floor for chat.update (Tier 3): with it, a stream gives a side more calls a minute.
+SLACK_UPDATES = Budget(45, 60.0)
 
 
 def shown(markdown: str) -> str:
@@ -42,7 +48,9 @@ async def test_each_side_streams_disarmed_text_and_ends_as_its_usual_reply(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> None:
     script(ollama)
-    async with slack_bot(make_settings(ollama_host=ollama.url, slack_streams=True)) as slack:
+    async with slack_bot(
+        make_settings(ollama_host=ollama.url, slack_streams=True), updates=SLACK_UPDATES
+    ) as slack:
         await slack.command("a story")
         await slack.settled(within=15)
         fake = slack.fake
@@ -70,7 +78,9 @@ async def test_a_refused_stream_start_posts_and_updates_as_usual(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> None:
     script(ollama)
-    async with slack_bot(make_settings(ollama_host=ollama.url, slack_streams=True)) as slack:
+    async with slack_bot(
+        make_settings(ollama_host=ollama.url, slack_streams=True), updates=SLACK_UPDATES
+    ) as slack:
         slack.fake.fail_next("chat.startStream", times=2, error="invalid_arguments")
         await slack.command("a story")
         await slack.settled(within=15)
@@ -84,7 +94,9 @@ async def test_an_expired_stream_goes_on_by_chat_update(
 ) -> None:
     script(ollama)
     settings = make_settings(ollama_host=ollama.url, slack_streams=True)
-    async with slack_bot(settings, fake_options={"stream_ttl": 0.0}) as slack:
+    async with slack_bot(
+        settings, fake_options={"stream_ttl": 0.0}, updates=SLACK_UPDATES
+    ) as slack:
         await slack.command("a story")
         await slack.settled(within=15)
         errors = {c.error for c in slack.fake.calls_to("chat.appendStream")}
@@ -112,8 +124,35 @@ async def test_a_channel_whose_gate_conceals_text_never_streams(
     ollama.script(GUARD, Script(tokens=["safe"]))
     script(ollama)
     settings = make_settings(ollama_host=ollama.url, slack_streams=True, safety_default="spoiler")
-    async with slack_bot(settings) as slack:
+    async with slack_bot(settings, updates=SLACK_UPDATES) as slack:
         await slack.command("a story")
         await slack.settled(within=15)
         assert slack.fake.calls_to("chat.startStream") == []
         assert len(slack.replies(slack.parents()[0])) == 2
+
+
+async def test_live_sides_share_the_two_budgets_so_each_gets_the_most_calls() -> None:
+    """90 appends and 45 updates a minute over six live sides: four streams (22.5 calls a
+    minute each), two edited (22.5 each); a side that ends frees its share."""
+    async with SlackFake() as fake:
+        client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
+        lane = StreamLane(client)
+        parent = await client.chat_postMessage(channel=fake.channel_id, text="prompt")
+        who = {"user": fake.user_id, "team": fake.team_id}
+
+        async def side() -> str | None:
+            return await lane.start(
+                fake.channel_id, str(parent["ts"]), "**A**\n\n", updates=SLACK_UPDATES, **who
+            )
+
+        started = [await side() for _ in range(6)]
+        streams = [ts for ts in started if ts is not None]
+        assert (len(streams), lane.streaming, lane.editing) == (4, 4, 2)
+        assert len(fake.calls_to("chat.startStream")) == 4
+        await lane.stop(fake.channel_id, streams[0])
+        assert await side() is not None  # the stream's share is free again
+        lane.release()
+        lane.release()
+        assert lane.editing == 0
+        await lane.close()
+        assert fake.ratelimited_total == 0
