@@ -11,7 +11,7 @@ fairness (spread of mean wait between users), peak memory, CPU seconds per compa
 bot and the in-process platform and Ollama fakes together: an upper bound for twinbot).
 
 Run: .venv/bin/python -m bench.load_bench --platform discord   (or slack; --quick for 40;
---streams for Slack's streaming methods)
+--no-streams for Slack without its streaming methods)
 """
 
 from __future__ import annotations
@@ -257,7 +257,12 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--tps", type=float, default=30.0)
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="40 commands from 10 users in 10 s")
-    parser.add_argument("--streams", action="store_true", help="TWINBOT_SLACK_STREAMS on")
+    parser.add_argument(
+        "--streams",
+        action=argparse.BooleanOptionalAction,
+        default=Settings.model_fields["slack_streams"].default,
+        help="TWINBOT_SLACK_STREAMS on or off (default: the setting's default)",
+    )
     return parser
 
 

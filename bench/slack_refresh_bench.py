@@ -5,9 +5,10 @@ budgets. Prints each side's refresh interval (time between two changes of its vi
 model writes, the stream's first and last token counting as changes), median and p95, and the
 429s, for:
 
-- twinbot today: the real bot (bolt, the UpdateScheduler: chat.update at 45 a minute per
-  workspace, every side its own message), then the same with TWINBOT_SLACK_STREAMS on
-  (every side streamed, appends at 90 a minute, then its usual reply by chat.update);
+- twinbot: the real bot (bolt, the UpdateScheduler: chat.update at 45 a minute per workspace),
+  with TWINBOT_SLACK_STREAMS off (every side its own message, edited) and on (the default:
+  sides streamed where that gives them more calls a minute, the others edited, streams ended
+  by chat.stopStream with the rest of the text and the footer);
 - chat.appendStream: six streams (one per side) appended in turns at 90 a minute per
   workspace (Tier 4: 100+), the newest text of a side going out when its turn comes;
 - both budgets at once: some sides streamed, the others edited with chat.update (4 and 2

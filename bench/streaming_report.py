@@ -66,7 +66,6 @@ async def slack_refresh() -> None:
 
 async def slack_load(quick: bool) -> None:
     args = load_bench.arguments().parse_args(["--platform", "slack"])
-    args.streams = bool(Settings.model_fields["slack_streams"].default)
     if quick:
         args.commands, args.users, args.window = 40, 10, 10.0
     figures, _cpu, wall = await load_bench.run(args)

@@ -4,7 +4,9 @@ Live text goes through the workspace's UpdateScheduler (never straight to chat.u
 messages through the channel's PostPacer. With a StreamLane, a side whose reply fits one
 message streams instead (chat.startStream, escaped appends through the lane's own scheduler)
 when that gives it more calls than chat.update would; at the end, or as soon as a stream
-cannot go on, its stream is stopped and the side's usual reply replaces it by chat.update.
+cannot go on, its stream is stopped. At the end a stream whose side still fits one message
+takes the rest of the text and the footer by chat.stopStream (no Tier 3 call); any other
+stream's message takes the side's usual reply by chat.update.
 When the workspace's chat.update queue is already long (a first edit would wait more than
 DEFER_AFTER seconds), a new comparison shows no live text at all: its replies are posted
 once, with the final text, at the end (chat.postMessage has a budget per channel, so this
@@ -20,7 +22,7 @@ import logging
 from adapters.slack_app.posting import PostPacer, transient
 from adapters.slack_app.safety_texts import reveal_value
 from adapters.slack_app.scheduler import UpdateScheduler
-from adapters.slack_app.streams import StreamLane, stream_title
+from adapters.slack_app.streams import StreamLane, closing_blocks, stream_title
 from adapters.slack_app.texts import (
     Reply,
     hidden_part_text,
@@ -69,6 +71,7 @@ class SlackCompareView:
         self._recipient = recipient
         self._streamed: dict[Role, str] = {}  # sides whose reply is a live stream: its ts
         self._edited_live = 0  # sides the lane counts as edited live (released at the end)
+        self._ended_by_stream: set[Role] = set()  # complete by chat.stopStream: never edited
 
     @property
     def update_interval(self) -> float:
@@ -107,7 +110,7 @@ class SlackCompareView:
         if self.parent_ts is None or self.comparison_id is None:
             return  # start() failed: nothing to show (the caller tells the user why)
         try:
-            await self._end_streams()
+            await self._end_streams(snapshot)
             await self._sync(snapshot, final=True)
             # The parent changes only for what is known at the end: a flagged prompt, or a
             # notice from the core (say, the comparison could not be saved).
@@ -133,7 +136,7 @@ class SlackCompareView:
         # In shown order (A first), so a blind comparison's thread does not give it away.
         sides = {side.role: side for side in snapshot.sides}
         for role in shown_order(snapshot.request):
-            if late and not self.replies[role]:
+            if (late and not self.replies[role]) or role in self._ended_by_stream:
                 continue
             await self._sync_side(snapshot.request, sides[role])
 
@@ -144,9 +147,9 @@ class SlackCompareView:
                 self._streams.release()
         self._edited_live = 0
 
-    async def _sync_side(self, request: CompareRequest, side: SideSnapshot) -> None:
-        assert self.parent_ts is not None and self.comparison_id is not None
-        replies = self.replies[side.role]
+    def _wanted(self, request: CompareRequest, side: SideSnapshot) -> list[Reply]:
+        """The replies `side` should show now."""
+        assert self.comparison_id is not None
         blind_letter = letter(request, side.role)
         wanted = side_replies(
             side,
@@ -154,10 +157,16 @@ class SlackCompareView:
             reveal_value=reveal_value(self.comparison_id, side.role),
         )
         # A side concealed after its text ran into further parts: those are hidden too.
-        wanted += [
+        return wanted + [
             Reply(hidden_part_text(side, part, blind_letter))
-            for part in range(len(wanted), len(replies))
+            for part in range(len(wanted), len(self.replies[side.role]))
         ]
+
+    async def _sync_side(self, request: CompareRequest, side: SideSnapshot) -> None:
+        assert self.parent_ts is not None and self.comparison_id is not None
+        replies = self.replies[side.role]
+        blind_letter = letter(request, side.role)
+        wanted = self._wanted(request, side)
         if self._streams is not None and not replies and len(wanted) == 1 and not side.finished:
             await self._open_stream(side, blind_letter)
         if side.role in self._streamed:
@@ -206,16 +215,29 @@ class SlackCompareView:
             appends.submit(self.comparison_id, self.channel_id, ts, side.text)
         return True
 
-    async def _end_streams(self) -> None:
-        """Deliver what the streams were given, stop them; their messages then take the
-        sides' usual replies by chat.update."""
+    async def _end_streams(self, final: CompareSnapshot | None = None) -> None:
+        """Deliver what the streams were given and stop them. At the end (`final`), a side
+        that still fits one message gets the rest of its text and its footer by
+        chat.stopStream; any other stream's message takes the side's usual reply by
+        chat.update."""
         if not self._streamed:
             return
         assert self._streams is not None and self.comparison_id is not None
         await self._streams.appends.settle(self.comparison_id)
+        sides = {side.role: side for side in final.sides} if final is not None else {}
         for role, ts in list(self._streamed.items()):
             del self._streamed[role]
-            await self._streams.stop(self.channel_id, ts)
+            side = sides.get(role)
+            if (
+                final is not None
+                and side is not None
+                and len(self._wanted(final.request, side)) == 1
+            ):
+                if await self._streams.finish(self.channel_id, ts, side.text, closing_blocks(side)):
+                    self._ended_by_stream.add(role)
+                    continue
+            else:
+                await self._streams.stop(self.channel_id, ts)
             self._shown.pop(ts, None)  # unknown to chat.update: the next _edit sends it all
 
     def _edit(self, ts: str, reply: Reply) -> None:

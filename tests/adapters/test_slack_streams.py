@@ -44,7 +44,25 @@ def assert_usual_final_replies(slack: Slack) -> None:
     assert instruct_footer and instruct_footer.startswith(":white_check_mark:")
 
 
-async def test_each_side_streams_disarmed_text_and_ends_as_its_usual_reply(
+def assert_streamed_to_the_end(slack: Slack) -> None:
+    """Each side's stream is its reply: the whole text as written, the footer under it by
+    chat.stopStream, and no chat.update ever."""
+    [parent] = slack.parents()
+    replies = slack.replies(parent)
+    assert len(replies) == 2
+    for reply, (label, model, tokens) in zip(
+        replies, (("Base", BASE, BASE_TOKENS), ("Instruct", INSTRUCT, INSTRUCT_TOKENS)), strict=True
+    ):
+        assert shown(reply.text) == f"**{label}** · {model}\n\n" + "".join(tokens)
+        assert reply.blocks is not None
+        [context] = reply.blocks
+        assert context["elements"][0]["text"].startswith(":white_check_mark:")
+    assert {c.params.get("ts") for c in slack.fake.calls_to("chat.update")} & {
+        r.ts for r in replies
+    } == set()
+
+
+async def test_each_side_streams_disarmed_text_to_its_end(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> None:
     script(ollama)
@@ -69,8 +87,25 @@ async def test_each_side_streams_disarmed_text_and_ends_as_its_usual_reply(
             str(c.params["markdown_text"]) for c in appends if c.params["ts"] == base_ts
         )
         assert shown(streamed) == "".join(BASE_TOKENS)
-        assert len(fake.calls_to("chat.stopStream")) == 2
+        stops = fake.calls_to("chat.stopStream")
+        assert len(stops) == 2 and all(c.response["ok"] for c in stops)
+        for call in stops:
+            assert live_markdown(str(call.params.get("markdown_text", ""))) == []
         assert fake.ratelimited_total == 0
+        assert_streamed_to_the_end(slack)
+
+
+async def test_a_refused_stream_stop_ends_the_side_by_chat_update(
+    make_settings: Callable[..., Settings], ollama: OllamaFake
+) -> None:
+    script(ollama)
+    settings = make_settings(ollama_host=ollama.url, slack_streams=True)
+    async with slack_bot(settings, updates=SLACK_UPDATES) as slack:
+        slack.fake.fail_next("chat.stopStream", times=2, error="internal_error", status=500)
+        await slack.command("a story")
+        await slack.settled(within=15)
+        assert len(slack.fake.calls_to("chat.startStream")) == 2
+        assert slack.fake.ratelimited_total == 0
         assert_usual_final_replies(slack)
 
 
@@ -105,11 +140,12 @@ async def test_an_expired_stream_goes_on_by_chat_update(
         assert_usual_final_replies(slack)
 
 
-async def test_streams_stay_off_unless_asked_for(
+async def test_streams_stay_off_when_turned_off(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> None:
     script(ollama)
-    async with slack_bot(make_settings(ollama_host=ollama.url)) as slack:
+    settings = make_settings(ollama_host=ollama.url, slack_streams=False)
+    async with slack_bot(settings, updates=SLACK_UPDATES) as slack:
         await slack.command("a story")
         await slack.settled(within=15)
         assert slack.fake.calls_to("chat.startStream") == []
