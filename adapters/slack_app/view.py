@@ -212,7 +212,9 @@ class SlackCompareView:
         if len(wanted) > 1 or (self.channel_id, ts) in appends.broken:
             return False
         if side.text:
-            appends.submit(self.comparison_id, self.channel_id, ts, side.text)
+            # Owned by the side, not the comparison: the appends go round the streams, so a
+            # comparison with both sides streamed gets no smaller share per side.
+            appends.submit((self.comparison_id, side.role), self.channel_id, ts, side.text)
         return True
 
     async def _end_streams(self, final: CompareSnapshot | None = None) -> None:
@@ -223,7 +225,8 @@ class SlackCompareView:
         if not self._streamed:
             return
         assert self._streams is not None and self.comparison_id is not None
-        await self._streams.appends.settle(self.comparison_id)
+        for role in self._streamed:
+            await self._streams.appends.settle((self.comparison_id, role))
         sides = {side.role: side for side in final.sides} if final is not None else {}
         for role, ts in list(self._streamed.items()):
             del self._streamed[role]
