@@ -31,7 +31,7 @@ SLACK_WALL = 536.0  # s, load benchmark
 
 
 def row(name: str, now: str, before: str, target: str) -> None:
-    print(f"  {name:<44} {now:>14}   before {before:<10} target {target}")
+    print(f"  {name:<44} {now:>14}   before {before:<12} target {target}")
 
 
 async def discord() -> None:
@@ -40,7 +40,8 @@ async def discord() -> None:
         first = statistics.median(result.first_visible) if result.first_visible else float("nan")
         p50, p95 = percentile(result.lags, 0.5), percentile(result.lags, 0.95)
         print(f"Discord, {crowd} comparison(s) at once in a channel, {TOKENS} tokens at {TPS:g}/s")
-        row("first visible text after the first token", f"{first:.2f} s", "1.02 s", "< 0.3 s")
+        was = f"{DISCORD_FIRST_TEXT:.2f} s" if crowd == 1 else "-"  # the issue's: one comparison
+        row("first visible text after the first token", f"{first:.2f} s", was, "< 0.3 s")
         lag_target = "p95 < 1.2 s" if crowd == 1 else "p95 < 1.5 s"
         before = f"{DISCORD_LAG[0]:.2f}/{DISCORD_LAG[1]:.2f} s" if crowd == 1 else "-"
         row("render lag p50/p95", f"{p50:.2f}/{p95:.2f} s", before, lag_target)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -31,6 +33,20 @@ def shown(markdown: str) -> str:
 def script(ollama: OllamaFake) -> None:
     ollama.script(BASE, Script(tokens=BASE_TOKENS, delay=0.1))
     ollama.script(INSTRUCT, Script(tokens=INSTRUCT_TOKENS, delay=0.1))
+
+
+def streaming_bot(
+    make_settings: Callable[..., Settings], ollama: OllamaFake, *, streams: bool = True, **fake: Any
+) -> AbstractAsyncContextManager[Slack]:
+    """The bot with Slack's real update budget, the models scripted, streams on or off."""
+    script(ollama)
+    settings = make_settings(ollama_host=ollama.url, slack_streams=streams)
+    return slack_bot(settings, fake_options=fake, updates=SLACK_UPDATES)
+
+
+async def a_story(slack: Slack) -> None:
+    await slack.command("a story")
+    await slack.settled(within=15)
 
 
 def assert_usual_final_replies(slack: Slack) -> None:
@@ -65,12 +81,8 @@ def assert_streamed_to_the_end(slack: Slack) -> None:
 async def test_each_side_streams_disarmed_text_to_its_end(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> None:
-    script(ollama)
-    async with slack_bot(
-        make_settings(ollama_host=ollama.url, slack_streams=True), updates=SLACK_UPDATES
-    ) as slack:
-        await slack.command("a story")
-        await slack.settled(within=15)
+    async with streaming_bot(make_settings, ollama) as slack:
+        await a_story(slack)
         fake = slack.fake
         starts = fake.calls_to("chat.startStream")
         appends = [c for c in fake.calls_to("chat.appendStream") if c.response.get("ok")]
@@ -98,12 +110,9 @@ async def test_each_side_streams_disarmed_text_to_its_end(
 async def test_a_refused_stream_stop_ends_the_side_by_chat_update(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> None:
-    script(ollama)
-    settings = make_settings(ollama_host=ollama.url, slack_streams=True)
-    async with slack_bot(settings, updates=SLACK_UPDATES) as slack:
+    async with streaming_bot(make_settings, ollama) as slack:
         slack.fake.fail_next("chat.stopStream", times=2, error="internal_error", status=500)
-        await slack.command("a story")
-        await slack.settled(within=15)
+        await a_story(slack)
         assert len(slack.fake.calls_to("chat.startStream")) == 2
         assert slack.fake.ratelimited_total == 0
         assert_usual_final_replies(slack)
@@ -112,13 +121,9 @@ async def test_a_refused_stream_stop_ends_the_side_by_chat_update(
 async def test_a_refused_stream_start_posts_and_updates_as_usual(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> None:
-    script(ollama)
-    async with slack_bot(
-        make_settings(ollama_host=ollama.url, slack_streams=True), updates=SLACK_UPDATES
-    ) as slack:
+    async with streaming_bot(make_settings, ollama) as slack:
         slack.fake.fail_next("chat.startStream", times=2, error="invalid_arguments")
-        await slack.command("a story")
-        await slack.settled(within=15)
+        await a_story(slack)
         assert slack.fake.calls_to("chat.appendStream") == []
         assert len(slack.fake.calls_to("chat.update")) >= 2
         assert_usual_final_replies(slack)
@@ -127,13 +132,8 @@ async def test_a_refused_stream_start_posts_and_updates_as_usual(
 async def test_an_expired_stream_goes_on_by_chat_update(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> None:
-    script(ollama)
-    settings = make_settings(ollama_host=ollama.url, slack_streams=True)
-    async with slack_bot(
-        settings, fake_options={"stream_ttl": 0.0}, updates=SLACK_UPDATES
-    ) as slack:
-        await slack.command("a story")
-        await slack.settled(within=15)
+    async with streaming_bot(make_settings, ollama, stream_ttl=0.0) as slack:
+        await a_story(slack)
         errors = {c.error for c in slack.fake.calls_to("chat.appendStream")}
         assert errors == {"message_not_in_streaming_state"}
         assert slack.fake.ratelimited_total == 0
@@ -143,11 +143,8 @@ async def test_an_expired_stream_goes_on_by_chat_update(
 async def test_streams_stay_off_when_turned_off(
     make_settings: Callable[..., Settings], ollama: OllamaFake
 ) -> None:
-    script(ollama)
-    settings = make_settings(ollama_host=ollama.url, slack_streams=False)
-    async with slack_bot(settings, updates=SLACK_UPDATES) as slack:
-        await slack.command("a story")
-        await slack.settled(within=15)
+    async with streaming_bot(make_settings, ollama, streams=False) as slack:
+        await a_story(slack)
         assert slack.fake.calls_to("chat.startStream") == []
         assert_usual_final_replies(slack)
 
