@@ -11,7 +11,7 @@ fairness (spread of mean wait between users), peak memory, CPU seconds per compa
 bot and the in-process platform and Ollama fakes together: an upper bound for twinbot).
 
 Run: .venv/bin/python -m bench.load_bench --platform discord   (or slack; --quick for 40;
---streams for Slack's streaming methods)
+--no-streams for Slack without its streaming methods)
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class Figures:
     refused: int = 0
     complete: int = 0
     rate_limited: int = 0
+    shown_complete: int | None = None  # Slack: comparisons whose thread shows both whole texts
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -151,9 +152,15 @@ async def run_slack(args: argparse.Namespace, settings: Settings, words: list[st
         )
         await slack.settled(within=3600)
         figures.rate_limited = fake.ratelimited_total
+        started = [c for c in fake.calls_to("chat.startStream") if c.response.get("ok")]
         if args.streams:
-            started = [c for c in fake.calls_to("chat.startStream") if c.response.get("ok")]
-            print(f"sides streamed: {len(started)} (the others by chat.update)")
+            print(f"sides streamed: {len(started)} (the others by chat.update or posted whole)")
+        body = "".join(words).strip()
+        figures.shown_complete = sum(
+            sum(body in reply.text for reply in slack.replies(parent)) == 2
+            for channel in channels
+            for parent in slack.parents(channel)
+        )
         await collect_store(slack.bot.runtime.store, figures, "".join(words))
     return figures
 
@@ -197,9 +204,14 @@ def report(
         "  (target: max < 1000 ms)"
     )
     print(f"platform 429s provoked: {figures.rate_limited}  (target 0)")
+    shown = (
+        ""
+        if figures.shown_complete is None
+        else f", {figures.shown_complete} showing both whole texts in Slack"
+    )
     print(
         f"comparisons: {figures.accepted} accepted, {figures.complete} complete with the full "
-        f"final text  (target: all accepted)"
+        f"final text{shown}  (target: all accepted)"
     )
     print(
         f"queue fairness: mean wait in the queue per user from {min(per_user):.1f} s to "
@@ -214,6 +226,12 @@ def report(
 
 
 async def main_async(args: argparse.Namespace) -> None:
+    figures, cpu, wall = await run(args)
+    report(args.platform, figures, cpu, wall, args)
+
+
+async def run(args: argparse.Namespace) -> tuple[Figures, float, float]:
+    """One load run: its figures, CPU seconds and wall seconds."""
     words = [f" w{n}" for n in range(args.tokens)]
     async with OllamaFake(models={BASE, INSTRUCT}) as ollama:
         script = Script(tokens=words, delay=1 / args.tps, first_delay=0.05)
@@ -226,12 +244,10 @@ async def main_async(args: argparse.Namespace) -> None:
             runner = run_discord if args.platform == "discord" else run_slack
             cpu, wall = time.process_time(), time.perf_counter()
             figures = await runner(args, settings, words)
-            report(
-                args.platform, figures, time.process_time() - cpu, time.perf_counter() - wall, args
-            )
+            return figures, time.process_time() - cpu, time.perf_counter() - wall
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--platform", choices=["discord", "slack"], required=True)
     parser.add_argument("--commands", type=int, default=200)
@@ -241,8 +257,17 @@ def main() -> None:
     parser.add_argument("--tps", type=float, default=30.0)
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="40 commands from 10 users in 10 s")
-    parser.add_argument("--streams", action="store_true", help="TWINBOT_SLACK_STREAMS on")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--streams",
+        action=argparse.BooleanOptionalAction,
+        default=Settings.model_fields["slack_streams"].default,
+        help="TWINBOT_SLACK_STREAMS on or off (default: the setting's default)",
+    )
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     if args.quick:
         args.commands, args.users, args.window = 40, 10, 10.0
     asyncio.run(main_async(args))

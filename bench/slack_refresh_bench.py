@@ -5,9 +5,10 @@ budgets. Prints each side's refresh interval (time between two changes of its vi
 model writes, the stream's first and last token counting as changes), median and p95, and the
 429s, for:
 
-- twinbot today: the real bot (bolt, the UpdateScheduler: chat.update at 45 a minute per
-  workspace, every side its own message), then the same with TWINBOT_SLACK_STREAMS on
-  (every side streamed, appends at 90 a minute, then its usual reply by chat.update);
+- twinbot: the real bot (bolt, the UpdateScheduler: chat.update at 45 a minute per workspace),
+  with TWINBOT_SLACK_STREAMS off (every side its own message, edited) and on (the default:
+  sides streamed where that gives them more calls a minute, the others edited, streams ended
+  by chat.stopStream with the rest of the text and the footer);
 - chat.appendStream: six streams (one per side) appended in turns at 90 a minute per
   workspace (Tier 4: 100+), the newest text of a side going out when its turn comes;
 - both budgets at once: some sides streamed, the others edited with chat.update (4 and 2
@@ -26,6 +27,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -60,7 +62,34 @@ def line(name: str, gaps: list[float], limited: int, extra: str = "") -> None:
     )
 
 
-async def twinbot(tokens: int, tps: float, streams: bool) -> None:
+@dataclass(frozen=True)
+class Refresh:
+    """What `twinbot` measured: the sides' refresh gaps, 429s, final texts complete."""
+
+    gaps: list[float]
+    rate_limited: int
+    complete: int
+    sides: int
+    streamed: int
+    final_after: float  # the last final text, seconds after the last token
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.gaps)
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.gaps, 0.95)
+
+
+def complete_sides(fake: SlackFake, sides: list[str], words: str) -> int:
+    """Sides whose message in the fake shows the model's whole text (escaped or not)."""
+    body = words.strip()
+    shown = [fake.message(fake.channel_id, ts).text for ts in sides]
+    return sum(body in text.replace("\\", "").replace("\u200b", "") for text in shown)
+
+
+async def twinbot(tokens: int, tps: float, streams: bool, *, quiet: bool = False) -> Refresh:
     from tests.adapters.slack_harness import slack_bot
 
     words = [f" w{n}" for n in range(tokens)]
@@ -88,20 +117,31 @@ async def twinbot(tokens: int, tps: float, streams: bool) -> None:
                 fake = slack.fake
                 generation_start = started + 0.05
                 generation_end = generation_start + tokens / tps
+                final_after = time.monotonic() - generation_end
                 sides = [m.ts for p in slack.parents() for m in slack.replies(p)]
                 changes: dict[str, list[float]] = defaultdict(list)
                 for call in fake.calls_to("chat.update") + fake.calls_to("chat.appendStream"):
                     if call.response.get("ok") and call.at <= generation_end:
                         changes[str(call.params.get("ts"))].append(call.at)
-                line(
-                    "twinbot with TWINBOT_SLACK_STREAMS (streams where the budget allows)"
-                    if streams
-                    else "twinbot today (chat.update, a message per side)",
-                    intervals(changes, sides, generation_start, generation_end),
-                    fake.ratelimited_total,
-                    f"; the last final text {time.monotonic() - generation_end:.1f} s "
-                    "after the last token",
+                figures = Refresh(
+                    gaps=intervals(changes, sides, generation_start, generation_end),
+                    rate_limited=fake.ratelimited_total,
+                    complete=complete_sides(fake, sides, "".join(words)),
+                    sides=SIDES,
+                    streamed=len([c for c in fake.calls_to("chat.startStream") if c.error is None]),
+                    final_after=final_after,
                 )
+    if not quiet:
+        line(
+            "twinbot, TWINBOT_SLACK_STREAMS on (sides streamed where that gives them more calls)"
+            if streams
+            else "twinbot, TWINBOT_SLACK_STREAMS off (chat.update, a message per side)",
+            figures.gaps,
+            figures.rate_limited,
+            f"; {figures.streamed} sides streamed; final text complete {figures.complete}/"
+            f"{figures.sides}, the last {figures.final_after:.1f} s after the last token",
+        )
+    return figures
 
 
 async def prototype(tokens: int, tps: float, streamed: int) -> None:

@@ -126,9 +126,9 @@ class Settings(BaseSettings):
     # Slack user ids (U…) who skip the rate limits and may change a channel's safety mode.
     slack_admin_users: Annotated[list[str], NoDecode] = []
     slack_updates_per_minute: Annotated[int, Field(ge=1, le=50)] = 45
-    # Live text by chat.startStream/appendStream/stopStream where the budget allows (safety
-    # mode off), chat.update otherwise: see docs/slack.md.
-    slack_streams: bool = False
+    # Live text by chat.startStream/appendStream/stopStream where that gives a side more calls
+    # than chat.update (safety mode off), chat.update otherwise: see docs/slack.md.
+    slack_streams: bool = True
     # Web API base; GovSlack uses https://slack-gov.com/api/ (tests point it at a fake).
     slack_api_url: str = "https://slack.com/api/"
 

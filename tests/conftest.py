@@ -65,6 +65,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "database_path": tmp_path / "twinbot.sqlite3",
             "prompts_dir": REPO_ROOT / "prompts",
             "terminal_refresh_interval": 0.02,
+            # Slack's streams are on in production; tests of them (test_slack_streams.py) ask
+            # for them, the others read the replies chat.update leaves.
+            "slack_streams": False,
         }
         values.update(overrides)
         return load_settings(**values)

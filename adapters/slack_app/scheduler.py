@@ -127,6 +127,12 @@ class UpdateScheduler:
     def pending(self, owner: Hashable) -> int:
         return len(self._pending.get(owner, ()))
 
+    def backlog(self) -> float:
+        """About how many seconds a message submitted now waits for its first edit: every
+        message queued (and the one in flight) goes first, one budget slot each."""
+        queued = sum(len(queue) for queue in self._pending.values())
+        return (queued + (self._in_flight is not None)) * self.budget.spacing
+
     async def close(self) -> None:
         """Stop the worker; unsent edits are abandoned (call after the views have settled)."""
         self._closed = True

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.posting import PostBudget, PostPacer
 from adapters.slack_app.scheduler import Budget, UpdateScheduler
-from adapters.slack_app.view import SlackCompareView
+from adapters.slack_app.view import DEFER_AFTER, SlackCompareView
 from bot.chat.service import StoreBook
 from bot.config import Settings
 from bot.domain import CompareRequest, CompareSnapshot, Role
@@ -28,6 +28,7 @@ from tests.fakes.slack_fake import SlackFake
 from tests.vocabularies import VOCABULARIES
 
 BASE, INSTRUCT = SMALL_PAIR
+FAST_UPDATES = Budget(50, 1.0)
 
 
 class SlowSecondParts(SlackFake):
@@ -66,14 +67,17 @@ class Rig:
 
 @asynccontextmanager
 async def rig(
-    settings: Settings, posts: PostBudget | None = None, fake_class: type[SlackFake] = SlackFake
+    settings: Settings,
+    posts: PostBudget | None = None,
+    fake_class: type[SlackFake] = SlackFake,
+    updates_budget: Budget = FAST_UPDATES,
 ) -> AsyncIterator[Rig]:
     async with (
         fake_class(update_limit=50, update_window=1.0) as fake,
         open_runtime(settings, VOCABULARIES) as runtime,
     ):
         client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
-        updates = UpdateScheduler(client, Budget(50, 1.0))
+        updates = UpdateScheduler(client, updates_budget)
         try:
             yield Rig(fake, runtime, PostPacer(client, posts), updates)
         finally:
@@ -125,3 +129,31 @@ async def test_update_interval_follows_the_workspace_budget(
 ):
     async with rig(settings) as r:
         assert r.view(make_request("hi")).update_interval == pytest.approx(1.0 / 50)
+
+
+async def test_with_a_long_update_queue_the_replies_are_posted_once_complete(
+    settings: Settings, ollama: OllamaFake, make_request: Callable[..., Any]
+):
+    """Live edits that would wait past DEFER_AFTER are not worth queueing: the replies come
+    at the end, whole, by chat.postMessage, and take no chat.update at all."""
+    ollama.script(BASE, Script(tokens=[f"b{n} " for n in range(10)], delay=0.02))
+    ollama.script(INSTRUCT, Script(tokens=[f"i{n} " for n in range(10)], delay=0.02))
+    async with rig(settings, updates_budget=Budget(2, 1.0)) as r:
+        other = await r.posts.post(r.fake.channel_id, "another comparison's reply")
+        for n in range(int(DEFER_AFTER * 2) + 4):  # another comparison's queued edits
+            r.updates.submit(("other", n), r.fake.channel_id, other, f"text {n}")
+        assert r.updates.backlog() > DEFER_AFTER
+        request = make_request("a story")
+        view = r.view(request)
+        final = await r.run(request, view)
+        assert view.parent_ts is not None
+        replies = r.fake.thread(r.fake.channel_id, view.parent_ts)[1:]
+        assert len(replies) == 2
+        for side, label in ((final.base, "Base"), (final.instruct, "Instruct")):
+            text, footer, _ = side_output(replies, label)
+            assert text == side.text
+            assert footer is not None and footer.startswith(":white_check_mark:")
+        mine = {reply.ts for reply in replies}
+        assert [c for c in r.fake.calls_to("chat.update") if c.params.get("ts") in mine] == []
+        assert all(len(reply.history) == 1 for reply in replies)  # posted once, never edited
+        assert r.fake.ratelimited_total == 0
