@@ -163,8 +163,8 @@ _FLAG_TEXT = {
     "empty": "a text of the row is empty or only whitespace",
     "truncated": "a side of the row stopped at the token limit (done_reason `length`)",
     "identical": "both models wrote the same text: a DPO pair with nothing to learn",
-    "withheld": "the safety gate showed a side of the comparison to no one, so votes judged "
-    "without it; written only with `--include-withheld`",
+    "withheld": "the safety gate showed a side of the comparison to no one, so the votes were "
+    "cast without seeing it; the withheld text itself is written only with `--include-withheld`",
 }
 
 
@@ -259,6 +259,9 @@ def body(dataset: Dataset) -> list[str]:
         f'train = load_dataset("path/to/this/folder", "{default}", split="train")',
         'train = train.filter(lambda row: not row["flags"])  # see Flags',
         "```",
+        "",
+        "To share it: upload this folder as it is (`huggingface-cli upload NAME . "
+        "--repo-type dataset`); the Hub reads the configs above from this card.",
     ]
     if dataset.kto_order is not None:
         lines += [

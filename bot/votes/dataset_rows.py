@@ -38,6 +38,7 @@ class Flag(enum.StrEnum):
 
 
 FLAGS = tuple(Flag)
+_CHOICES = tuple(Choice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,7 @@ def metadata(item: Voted) -> dict[str, Any]:
         }
         for ballot in item.ballots
     ]
-    fields["vote_counts"] = {choice.value: counts[choice] for choice in Choice}
+    fields["vote_counts"] = {choice.value: counts[choice] for choice in _CHOICES}
     fields["requester_voted"] = any(ballot.by_requester for ballot in item.ballots)
     return fields
 
@@ -129,8 +130,8 @@ def _mark_duplicates(rows: list[dict[str, Any]], fields: tuple[str, ...]) -> Non
 
 
 def dpo_rows(items: Iterable[Voted], view: View, *, include_withheld: bool = False) -> Rows:
-    """TRL's preference rows; a comparison without a clear winner (see `Voted.winner`) has
-    none. With the winner's text `chosen` and the other side's `rejected`."""
+    """TRL's preference rows; a comparison without a clear winner (`dataset_source.winner`)
+    has none. With the winner's text `chosen` and the other side's `rejected`."""
     rows, left_out = [], 0
     for item in items:
         winner = item.winner

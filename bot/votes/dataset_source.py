@@ -56,21 +56,8 @@ class Voted:
     shown_first: Role
     sides: dict[Role, Side]
     ballots: tuple[Ballot, ...]
-
-    @property
-    def counts(self) -> Counter[Choice]:
-        return Counter(ballot.choice for ballot in self.ballots)
-
-    @property
-    def winner(self) -> Role | None:
-        counts = self.counts
-        base, instruct = counts[Choice.BASE_BETTER], counts[Choice.INSTRUCT_BETTER]
-        if base == instruct:
-            return None
-        # Only a side that also beats the ties and both-bad votes together is "chosen".
-        others = counts[Choice.TIE] + counts[Choice.BOTH_BAD]
-        best, best_count = (Role.BASE, base) if base > instruct else (Role.INSTRUCT, instruct)
-        return best if best_count > others else None
+    counts: Counter[Choice]  # of the ballots
+    winner: Role | None  # see `winner`
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +66,16 @@ class Source:
     votes: int  # votes the filter selected
     capped: int  # of those, left out by the per-user, per-prompt cap
     incomplete: int  # voted comparisons left out because a side did not complete
+
+
+def winner(counts: Counter[Choice]) -> Role | None:
+    """The side with more votes than the other side, and than ties and both-bad together."""
+    base, instruct = counts[Choice.BASE_BETTER], counts[Choice.INSTRUCT_BETTER]
+    if base == instruct:
+        return None
+    others = counts[Choice.TIE] + counts[Choice.BOTH_BAD]
+    best, best_count = (Role.BASE, base) if base > instruct else (Role.INSTRUCT, instruct)
+    return best if best_count > others else None
 
 
 def prompt_key(prompt: str) -> str:
@@ -163,8 +160,10 @@ def _both_done(row: dict[str, Any]) -> bool:
 def _complete(rows: Sequence[dict[str, Any]], ballots: dict[int, list[Ballot]]) -> list[Voted]:
     items = []
     for row in rows:
-        if not _both_done(row) or not ballots.get(row["id"]):
+        mine = ballots.get(row["id"])
+        if not _both_done(row) or not mine:
             continue  # only completed outputs make training data
+        counts = Counter(ballot.choice for ballot in mine)
         items.append(
             Voted(
                 comparison_id=row["id"],
@@ -179,7 +178,9 @@ def _complete(rows: Sequence[dict[str, Any]], ballots: dict[int, list[Ballot]]) 
                 blind=bool(row["blind"]),
                 shown_first=Role(row["shown_first"]),
                 sides={role: _side(row, role) for role in Role},
-                ballots=tuple(ballots[row["id"]]),
+                ballots=tuple(mine),
+                counts=counts,
+                winner=winner(counts),
             )
         )
     return items
