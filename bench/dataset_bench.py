@@ -21,21 +21,11 @@ import random
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.config import REPO_ROOT, load_settings
-from bot.domain import (
-    CompareRequest,
-    Requester,
-    Role,
-    SafetyMode,
-    SafetyNote,
-    SafetyStatus,
-    SideSnapshot,
-    SideStats,
-    SideStatus,
-)
+from bot.domain import CompareRequest, Requester, Role
 from bot.engine.catalog import load_catalog
 from bot.engine.requests import build_request
 from bot.store.sqlite import Store
@@ -43,53 +33,21 @@ from bot.votes.dataset_files import write_folder
 from bot.votes.dataset_order import kl_matches, neighbour_pairs
 from bot.votes.dataset_source import prompt_key
 from bot.votes.export import ExportFormat, ExportOptions, build_dataset
+from tests.bot.test_export import voted_comparison
 from tests.vocabularies import VOCABULARIES
 
-START = datetime(2026, 1, 1, tzinfo=UTC)
 A, B, TIE, DOWN = "🅰️", "🅱️", "🤝", "👎"
 
 
 @dataclasses.dataclass
 class Filler:
-    store: Store
-    make: Callable[[str, str], CompareRequest]
-    clock: int = 0
+    """Adds comparisons the way the export tests do (`tests/bot/test_export.py`)."""
 
-    async def add(
-        self,
-        prompt: str,
-        votes: dict[str, str],
-        *,
-        texts: tuple[str, str] | None = None,
-        reasons: tuple[str, str] = ("stop", "stop"),
-        framing: str = "qa",
-        withheld: Role | None = None,
-        blind: bool = False,
-        shown_first: Role = Role.BASE,
-    ) -> None:
-        request = dataclasses.replace(
-            self.make(prompt, framing), blind=blind, shown_first=shown_first
-        )
-        cid = await self.store.create_comparison(request)
-        base, instruct = texts or (f" {prompt}, said the base.", f"About {prompt}: an answer.")
-        for role, text, reason in ((Role.BASE, base, reasons[0]), (Role.INSTRUCT, instruct,
-                                                                    reasons[1])):  # fmt: skip
-            stats = SideStats(done_reason=reason, eval_count=len(text.split()), prompt_eval_count=9)
-            side = SideSnapshot(
-                role, request.pair.tag(role), text, SideStatus.DONE, stats, None, None
-            )
-            await self.store.save_output(cid, side)
-        if withheld is not None:
-            for role in Role:
-                status = SafetyStatus.UNSAFE if role is withheld else SafetyStatus.CLEAR
-                await self.store.save_safety(cid, role, SafetyNote(SafetyMode.WITHHOLD, status))
-        await self.store.add_message(cid, "discord", "thread", f"m{cid}")
-        for user, emoji in votes.items():
-            self.clock += 1
-            await self.store.record_reaction(
-                platform="discord", channel_id="thread", message_id=f"m{cid}", user_id=user,
-                emoji=emoji, added=True, occurred_at=START + timedelta(seconds=self.clock),
-            )  # fmt: skip
+    store: Store
+    make: Callable[..., CompareRequest]
+
+    async def add(self, prompt: str, votes: dict[str, str], **kind: Any) -> None:
+        await voted_comparison(self.store, self.make, prompt, votes, **{"framing": "qa", **kind})
 
 
 async def fill(filler: Filler) -> None:
@@ -105,8 +63,8 @@ async def fill(filler: Filler) -> None:
         await filler.add("What is tea?", {"w1": B}, texts=(" A leaf.", "Tea is a drink."))
     await filler.add("blank", {"e1": B}, texts=("\n\n", "Something."))
     for n in range(2):
-        await filler.add(f"long {n}", {"t1": A}, reasons=("length", "stop"))
-    await filler.add("long both", {"t1": B}, reasons=("length", "length"))
+        await filler.add(f"long {n}", {"t1": A}, done_reasons=("length", "stop"))
+    await filler.add("long both", {"t1": B}, done_reasons=("length", "length"))
     for n in range(2):
         await filler.add(f"same {n}", {"i1": A}, texts=("Paris.", "Paris."))
     for n in range(2):
@@ -126,10 +84,8 @@ def filler_for(store: Store) -> Filler:
     settings = load_settings(database_path=store.path)
     catalog = load_catalog(REPO_ROOT / "prompts")
 
-    def make(prompt: str, framing: str) -> CompareRequest:
-        return build_request(
-            settings, catalog, Requester("discord", "asker"), prompt, framing=framing
-        )
+    def make(prompt: str, **options: Any) -> CompareRequest:
+        return build_request(settings, catalog, Requester("discord", "asker"), prompt, **options)
 
     return Filler(store, make)
 
@@ -177,12 +133,14 @@ async def run(out: Path | None, scale: int) -> None:
             f"KTO neighbours of the same prompt: {order.neighbours_before} pairs of "
             f"{len(keys)} rows in comparison order, {neighbour_pairs(keys)} after the shuffle"
         )
-        before = sorted(keys)  # the worst case: every row beside its twin
+        # Comparison order, as the rows were made (base before instruct), against the shuffle.
+        made = sorted(full.config("kto").rows, key=lambda r: (r["comparison_id"], r["role"]))
+        before = [prompt_key(r["user_prompt"]) for r in made]
+        sizes = (2, 4, 8, 16, 32)
         print(
-            "KTO rows whose KL completion is their own prompt, by batch size (sorted -> shuffled): "
-            + ", ".join(
-                f"{b}: {kl_matches(before, b)} -> {kl_matches(keys, b)}" for b in (2, 4, 8, 16, 32)
-            )
+            "KTO rows whose KL completion is their own prompt, by batch size "
+            "(comparison order -> shuffled): "
+            + ", ".join(f"{b}: {kl_matches(before, b)} -> {kl_matches(keys, b)}" for b in sizes)
         )
         if out is not None:
             print(f"export written to {out}")
