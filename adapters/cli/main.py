@@ -252,10 +252,12 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
         main = dataset.configs[0]
         print(f"{len(main.rows)} {main.name} rows written to standard output", file=sys.stderr)
         return EXIT_OK
-    write_folder(dataset, folder)
+    if not write_folder(dataset, folder):
+        print(f"nothing written: no row from the {dataset.source.votes} votes selected")
+        return EXIT_OK
     for config in dataset.configs:
         flagged = sum(1 for row in config.rows if row.get("flags"))
-        note = f" ({flagged} flagged)" if flagged else ""
+        note = f" ({flagged} flagged)" if flagged else "" if config.rows else " (not written)"
         print(f"{config.name}: {len(config.rows)} rows{note}")
     print(f"dataset written to {folder} (README.md describes it)")
     return EXIT_OK

@@ -71,7 +71,7 @@ def yaml_text(value: dict[str, Any]) -> str:
 
 def front_matter(dataset: Dataset, paths: list[str]) -> dict[str, Any]:
     configs, infos = [], []
-    for index, (config, path) in enumerate(zip(dataset.configs, paths, strict=True)):
+    for index, (config, path) in enumerate(zip(dataset.written, paths, strict=True)):
         entry: dict[str, Any] = {"config_name": config.name}
         if index == 0:
             entry["default"] = True
@@ -83,7 +83,7 @@ def front_matter(dataset: Dataset, paths: list[str]) -> dict[str, Any]:
                 "features": features_yaml(config.schema),
             }
         )
-    names = {config.name for config in dataset.configs}
+    names = {config.name for config in dataset.written}
     tags = ["twinbot", "preference", "human-feedback", "trl"]
     tags += [kind for kind in ("dpo", "kto") if kind in names]
     return {
@@ -172,7 +172,8 @@ def _config_table(dataset: Dataset) -> list[str]:
     lines = ["| config | rows | TRL type and format | use it for |", "|---|---|---|---|"]
     for config in dataset.configs:
         kind, use = _USES[config.name]
-        lines.append(f"| `{config.name}` | {len(config.rows)} | {kind} | {use} |")
+        rows = len(config.rows) or "none: not written"
+        lines.append(f"| `{config.name}` | {rows} | {kind} | {use} |")
     return lines
 
 
@@ -232,7 +233,7 @@ def _filters(dataset: Dataset) -> str:
 
 
 def body(dataset: Dataset) -> list[str]:
-    default = dataset.configs[0].name
+    default = dataset.written[0].name
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         MARKER,

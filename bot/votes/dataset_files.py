@@ -124,14 +124,17 @@ def _clear_earlier(folder: Path) -> None:
 
 
 def write_folder(dataset: Dataset, folder: Path) -> list[Path]:
-    """Write every config and the card; the paths written, the card last."""
+    """Write every config that has rows, and the card; the paths written, the card last.
+    Without a row anywhere, nothing is written (an empty dataset does not load)."""
     check_folder(folder)
+    if not dataset.written:
+        return []
     if dataset.fmt is ExportFormat.PARQUET:
         require_parquet()
     folder.mkdir(exist_ok=True)
     _clear_earlier(folder)
     written = []
-    for config in dataset.configs:
+    for config in dataset.written:
         path = folder / data_path(dataset.fmt, config)
         path.parent.mkdir(exist_ok=True)
         if dataset.fmt is ExportFormat.PARQUET:
@@ -140,6 +143,6 @@ def write_folder(dataset: Dataset, folder: Path) -> list[Path]:
             path.write_text(config_text(dataset.fmt, config), encoding="utf-8", newline="")
         written.append(path)
     card = folder / "README.md"
-    card.write_text(card_text(dataset, [data_path(dataset.fmt, c) for c in dataset.configs]))
+    card.write_text(card_text(dataset, [data_path(dataset.fmt, c) for c in dataset.written]))
     written.append(card)
     return written

@@ -60,13 +60,18 @@ class KtoOrder:
 @dataclass(frozen=True, slots=True)
 class Dataset:
     fmt: ExportFormat
-    configs: list[Config]  # the first is the default
+    configs: list[Config]  # the first one written is the default
     options: ExportOptions
     source: Source
     kto_order: KtoOrder | None
 
     def config(self, name: str) -> Config:
         return next(config for config in self.configs if config.name == name)
+
+    @property
+    def written(self) -> list[Config]:
+        """The configs with rows: `datasets` cannot load a config without any."""
+        return [config for config in self.configs if config.rows]
 
 
 def vote_rows(store: Store, votes: list[dict[str, Any]]) -> list[dict[str, Any]]:

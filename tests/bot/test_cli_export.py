@@ -63,3 +63,13 @@ async def test_the_cap_and_seed_reach_the_export(tmp_path: Path):
     card = (out / "README.md").read_text()
     assert "At most 1 vote(s) of one user on one prompt count" in card
     assert "shuffled with seed 9" in card
+
+
+async def test_no_votes_writes_nothing_and_says_so(tmp_path: Path):
+    out = tmp_path / "out"
+    result = await twinbot(
+        "export", "--format", "dpo", "-o", str(out), host="x", db=tmp_path / "votes.sqlite3"
+    )
+    assert result.code == 0, result.err
+    assert result.out == "nothing written: no row from the 0 votes selected\n"
+    assert not out.exists()

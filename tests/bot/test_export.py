@@ -431,3 +431,18 @@ async def test_blind_only_filter(filled: Store):
     [row] = dataset.config("dpo").rows
     assert row["user_prompt"] == "base wins"
     assert json.loads(stdout_text(dataset))["comparison_id"] == row["comparison_id"]
+
+
+async def test_a_config_without_rows_is_left_out_so_the_rest_still_loads(
+    store: Store, make_request, tmp_path: Path
+):
+    await voted_comparison(store, make_request, "a tie", {"1": "🤝"})  # no DPO pair, two KTO rows
+    dataset, folder = await export(store, ExportFormat.PARQUET, tmp_path / "out")
+
+    assert [c.name for c in dataset.written] == ["kto", "kto_framed", "votes"]
+    assert not (folder / "dpo").exists()
+    assert len(load(folder)) == 2  # the default is the first config written: kto
+    assert "| `dpo` | none: not written |" in (folder / "README.md").read_text()
+    empty = await build_dataset(store, ExportFormat.DPO, ExportOptions())
+    assert write_folder(empty, tmp_path / "none") == [] and not (tmp_path / "none").exists()
+    assert stdout_text(empty) == ""
