@@ -10,6 +10,7 @@ import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -30,10 +31,12 @@ from bot.store.backup import add_backup_commands, run_backup_command
 from bot.store.sqlite import Store, VoteFilter, utc_iso
 from bot.text.report import DemoResult, render_report
 from bot.text.visible import show_controls
-from bot.votes.dataset_files import check_folder, require_parquet, stdout_text, write_folder
-from bot.votes.export import Dataset, ExportFormat, ExportOptions, build_dataset
+from bot.votes.export import ExportFormat
 from bot.votes.leaderboard import Leaderboard, leaderboard_for, leaderboard_text
 from bot.votes.periods import parse_moment
+
+if TYPE_CHECKING:
+    from bot.votes.export import Dataset, ExportOptions
 
 EXIT_OK = 0
 EXIT_SIDE_FAILED = 1
@@ -221,17 +224,29 @@ def _stats(settings: Settings, args: argparse.Namespace, console: Console) -> in
 
 
 async def _build_dataset(settings: Settings, fmt: ExportFormat, options: ExportOptions) -> Dataset:
+    from bot.votes.export import build_dataset
+
     async with await open_store(settings, VOCABULARIES) as store:
         await _known_pair(settings, store, options.where.pair)
         return await build_dataset(store, fmt, options)
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
+    # Only when asked: the other commands start without the dataset modules.
+    from bot.votes.dataset_files import (
+        PARQUET_NEEDS_FOLDER,
+        check_folder,
+        require_parquet,
+        stdout_text,
+        write_folder,
+    )
+    from bot.votes.export import ExportOptions
+
     fmt = ExportFormat(args.format)
     folder = output_target(args.output, option="-o", allow_stdout=True, is_folder=True)
     # Every check before the database is read: a bad folder or a missing pyarrow fails at once.
     if folder is None and fmt is ExportFormat.PARQUET:
-        raise InputError("--format parquet writes a folder: give -o DIR, not -")
+        raise InputError(PARQUET_NEEDS_FOLDER)
     if folder is not None:
         check_folder(folder)
     if fmt is ExportFormat.PARQUET:

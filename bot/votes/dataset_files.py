@@ -22,6 +22,7 @@ from bot.votes.dataset_schema import arrow_schema
 from bot.votes.export import Config, Dataset, ExportFormat
 
 PARQUET_INSTALL = "pip install 'twinbot[parquet]'"
+PARQUET_NEEDS_FOLDER = "--format parquet writes a folder: give -o DIR, not -"
 CONFIG_NAMES = ("dpo", "dpo_framed", "kto", "kto_framed", "votes")
 _EXTENSIONS = (".jsonl", ".csv", ".parquet")
 
@@ -82,7 +83,7 @@ def config_text(fmt: ExportFormat, config: Config) -> str:
 def stdout_text(dataset: Dataset) -> str:
     """The default config alone, for a pipe (no card: it describes a folder)."""
     if dataset.fmt is ExportFormat.PARQUET:
-        raise InputError("--format parquet writes a folder: give -o DIR, not -")
+        raise InputError(PARQUET_NEEDS_FOLDER)
     return config_text(dataset.fmt, dataset.configs[0])
 
 
