@@ -10,6 +10,7 @@ import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -32,9 +33,12 @@ from bot.store.backup import add_backup_commands, run_backup_command
 from bot.store.sqlite import Store, VoteFilter, utc_iso
 from bot.text.report import DemoResult, render_report
 from bot.text.visible import show_controls
-from bot.votes.export import ExportFormat, export_text
+from bot.votes.export import ExportFormat
 from bot.votes.leaderboard import Leaderboard, leaderboard_for
 from bot.votes.periods import parse_moment
+
+if TYPE_CHECKING:
+    from bot.votes.export import Dataset, ExportOptions
 
 EXIT_OK = 0
 EXIT_SIDE_FAILED = 1
@@ -156,10 +160,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("--chart", metavar="FILE.png", help="also write the win-rate chart")
 
-    export = commands.add_parser("export", help="write the votes as a preference dataset")
-    export.add_argument("--format", required=True, choices=[f.value for f in ExportFormat])
+    export = commands.add_parser(
+        "export", help="write the votes as a dataset: a folder of data files and a README.md card"
+    )
     export.add_argument(
-        "-o", "--output", required=True, metavar="FILE", help="the file to write, or - for stdout"
+        "--format",
+        required=True,
+        choices=[f.value for f in ExportFormat],
+        help="dpo, kto: TRL's rows as JSON lines; csv: one row per vote; parquet: all of them",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="the folder to write, or - for the rows of the main config on standard output",
+    )
+    export.add_argument(
+        "--max-votes-per-prompt",
+        type=int,
+        metavar="N",
+        help="count at most N votes of one user on one prompt (the earliest)",
+    )
+    export.add_argument("--seed", type=int, default=0, help="the KTO rows' shuffle (default 0)")
+    export.add_argument(
+        "--include-withheld",
+        action="store_true",
+        help="also write text the safety gate withheld from the channel (rows flagged)",
     )
     _add_vote_filters(export)
 
@@ -231,23 +258,58 @@ def _stats(settings: Settings, args: argparse.Namespace, console: Console) -> in
     return EXIT_OK
 
 
-async def _export_text(settings: Settings, fmt: ExportFormat, where: VoteFilter) -> tuple[str, int]:
+async def _build_dataset(settings: Settings, fmt: ExportFormat, options: ExportOptions) -> Dataset:
+    from bot.votes.export import build_dataset
+
     async with await open_store(settings, VOCABULARIES) as store:
-        await _known_pair(settings, store, where.pair)
-        return await export_text(store, fmt, where)
+        await _known_pair(settings, store, options.where.pair)
+        return await build_dataset(store, fmt, options)
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
-    target = output_target(args.output, option="-o", allow_stdout=True)
-    text, rows = asyncio.run(_export_text(settings, ExportFormat(args.format), _vote_filter(args)))
-    if target is None:
-        sys.stdout.write(text)
+    # Only when asked: the other commands start without the dataset modules.
+    from bot.votes.dataset_files import (
+        PARQUET_NEEDS_FOLDER,
+        check_folder,
+        require_parquet,
+        stdout_text,
+        write_folder,
+    )
+    from bot.votes.export import ExportOptions
+
+    fmt = ExportFormat(args.format)
+    folder = output_target(args.output, option="-o", allow_stdout=True, is_folder=True)
+    # Every check before the database is read: a bad folder or a missing pyarrow fails at once.
+    if folder is None and fmt is ExportFormat.PARQUET:
+        raise InputError(PARQUET_NEEDS_FOLDER)
+    if folder is not None:
+        check_folder(folder)
+    if fmt is ExportFormat.PARQUET:
+        require_parquet()
+    if args.max_votes_per_prompt is not None and args.max_votes_per_prompt < 1:
+        raise InputError("--max-votes-per-prompt must be at least 1.")
+    options = ExportOptions(
+        where=_vote_filter(args),
+        cap=args.max_votes_per_prompt,
+        seed=args.seed,
+        include_withheld=args.include_withheld,
+    )
+    dataset = asyncio.run(_build_dataset(settings, fmt, options))
+    if folder is None:
+        sys.stdout.write(stdout_text(dataset))
         sys.stdout.flush()
         # The count goes to stderr, so the data on stdout stays clean for a pipe.
-        print(f"{rows} rows written to standard output ({args.format})", file=sys.stderr)
+        main = dataset.configs[0]
+        print(f"{len(main.rows)} {main.name} rows written to standard output", file=sys.stderr)
         return EXIT_OK
-    target.write_text(text, encoding="utf-8")
-    print(f"{rows} rows written to {target} ({args.format})")
+    if not write_folder(dataset, folder):
+        print(f"nothing written: no row from the {dataset.source.votes} votes selected")
+        return EXIT_OK
+    for config in dataset.configs:
+        flagged = sum(1 for row in config.rows if row.get("flags"))
+        note = f" ({flagged} flagged)" if flagged else "" if config.rows else " (not written)"
+        print(f"{config.name}: {len(config.rows)} rows{note}")
+    print(f"dataset written to {folder} (README.md describes it)")
     return EXIT_OK
 
 

@@ -14,8 +14,11 @@ from bot.errors import InputError
 STDOUT = "-"
 
 
-def output_target(text: str, *, option: str, allow_stdout: bool = False) -> Path | None:
-    """The path to write, or None for standard output (`-`, where allowed)."""
+def output_target(
+    text: str, *, option: str, allow_stdout: bool = False, is_folder: bool = False
+) -> Path | None:
+    """The path to write, or None for standard output (`-`, where allowed). With `is_folder`, the
+    path is a folder to write files into (made if missing)."""
     if text == STDOUT:
         if allow_stdout:
             return None
@@ -24,6 +27,10 @@ def output_target(text: str, *, option: str, allow_stdout: bool = False) -> Path
         raise InputError(f"{option}: needs a file name")
     path = Path(text).expanduser()
     folder = path.parent
+    if is_folder and path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise InputError(f"{option} {text}: cannot write in that folder (permission denied)")
+        return path
     if path.is_dir():
         raise InputError(f"{option} {text}: is a folder; give a file name inside it")
     if not folder.is_dir():

@@ -322,6 +322,7 @@ class _Delivering:
         await self._inner.update(snapshot)
 
     async def finish(self, snapshot: CompareSnapshot) -> None:
+        self._record_safety(snapshot)
         deadline = self._service.final_deadline()
         loop = asyncio.get_running_loop()
         attempt = 0
@@ -347,3 +348,13 @@ class _Delivering:
                     pause,
                 )
                 await asyncio.sleep(pause)
+
+    def _record_safety(self, snapshot: CompareSnapshot) -> None:
+        """The gate's verdict on each side, as shown: an export leaves out withheld text."""
+        store = self._service.runtime.store
+        for side in snapshot.sides:
+            if side.safety is not None:
+                self._journal.write(
+                    f"the {side.role} safety verdict",
+                    partial(store.save_safety, role=side.role, note=side.safety),
+                )

@@ -20,7 +20,7 @@ from typing import Any, Self
 
 import aiosqlite
 
-from bot.domain import CompareRequest, Role, SafetyMode, SideSnapshot, SideStatus
+from bot.domain import CompareRequest, Role, SafetyMode, SafetyNote, SideSnapshot, SideStatus
 from bot.errors import TwinbotError
 from bot.votes.mapping import Choice, DerivedVote, ReactionEvent, Vocabulary, derive_vote
 
@@ -755,3 +755,75 @@ class Store:
             view["payload"] = json.loads(view.pop("payload_json"))
             views.append(view)
         return views
+
+    # --- dataset export ----------------------------------------------------------------------
+
+    async def save_safety(self, comparison_id: int, role: Role, note: SafetyNote) -> None:
+        """The gate's final verdict on one side, as the channel showed it."""
+        withheld = note.mode is SafetyMode.WITHHOLD and note.concealed
+        async with self._transaction() as db:
+            await db.execute(
+                """INSERT OR REPLACE INTO output_safety (comparison_id, role, mode, status,
+                       categories, withheld, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    comparison_id,
+                    role.value,
+                    note.mode.value,
+                    note.status.value,
+                    note.categories,
+                    int(withheld),
+                    utc_now(),
+                ),
+            )
+
+    async def dataset_votes(self, where: VoteFilter | None = None) -> list[dict[str, Any]]:
+        """Every vote the filter selects, with what a dataset row says of it: the order the
+        sides were shown in and whether the voter is the one who asked for the comparison."""
+        clause, params = (where or VoteFilter()).where()
+        # The WHERE clause is assembled from fixed strings only; every value is bound.
+        async with self._db.execute(
+            f"""SELECT v.comparison_id, v.user_key, v.choice, v.blind, v.voted_at,
+                       v.user_key = c.requester_id AS by_requester, c.shown_first, c.platform,
+                       c.channel_id, c.pair, c.base_model, c.instruct_model, c.framing,
+                       c.options_json, c.created_at
+                FROM votes v JOIN comparisons c ON c.id = v.comparison_id
+                WHERE {clause} ORDER BY v.comparison_id, v.voted_at, v.user_key""",
+            params,
+        ) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def dataset_comparisons(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """These comparisons with both sides flattened in (`base_text`, `instruct_done_reason`,
+        `base_withheld`...; None where a side was never stored or had no safety gate)."""
+        side_columns = (
+            "status", "text", "done_reason", "eval_count", "prompt_eval_count",
+        )  # fmt: skip
+        picked = ", ".join(
+            f"{alias}.{column} AS {role}_{column}"
+            for role, alias in (("base", "b"), ("instruct", "i"))
+            for column in side_columns
+        ) + (
+            ", sb.status AS base_safety, sb.withheld AS base_withheld"
+            ", si.status AS instruct_safety, si.withheld AS instruct_withheld"
+        )
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = list(ids[start : start + _IN_CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            # Only fixed column names and "?" marks are formatted in; every value is bound.
+            async with self._db.execute(
+                f"""SELECT c.id, c.created_at, c.platform, c.prompt, c.pair, c.base_model,
+                           c.instruct_model, c.framing, c.framed_prompt, c.stop_json,
+                           c.options_json, c.blind, c.shown_first, {picked}
+                    FROM comparisons c
+                    LEFT JOIN outputs b ON b.comparison_id = c.id AND b.role = 'base'
+                    LEFT JOIN outputs i ON i.comparison_id = c.id AND i.role = 'instruct'
+                    LEFT JOIN output_safety sb
+                        ON sb.comparison_id = c.id AND sb.role = 'base'
+                    LEFT JOIN output_safety si
+                        ON si.comparison_id = c.id AND si.role = 'instruct'
+                    WHERE c.id IN ({marks}) ORDER BY c.id""",
+                chunk,
+            ) as cursor:
+                found.extend(dict(row) for row in await cursor.fetchall())
+        return found

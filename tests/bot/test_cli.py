@@ -229,8 +229,8 @@ async def seed_votes(db: Path) -> None:
     settings = load_settings(database_path=db)
     catalog = load_catalog(REPO_ROOT / "prompts")
 
-    def make_request(prompt: str) -> CompareRequest:
-        return build_request(settings, catalog, Requester("t", "u"), prompt)
+    def make_request(prompt: str, **options: str) -> CompareRequest:
+        return build_request(settings, catalog, Requester("t", "u"), prompt, **options)
 
     async with await Store.open(db, vocabularies=VOCABULARIES) as store:
         await voted_comparison(store, make_request, "instruct wins", {"1": "🅱️", "2": "🅱️"})
@@ -259,7 +259,7 @@ async def test_stats_prints_the_leaderboard_and_writes_a_chart(tmp_path: Path):
 async def test_export_writes_the_chosen_format(tmp_path: Path):
     db = tmp_path / "votes.sqlite3"
     await seed_votes(db)
-    out = tmp_path / "dpo.jsonl"
+    out = tmp_path / "dataset"
     result = await twinbot(
         "export",
         "--format",
@@ -272,8 +272,14 @@ async def test_export_writes_the_chosen_format(tmp_path: Path):
         db=db,
     )
     assert result.code == 0, result.err
-    assert result.out.strip() == f"2 rows written to {out} (dpo)"
-    assert len(out.read_text().splitlines()) == 2
+    assert result.out.splitlines() == [
+        "dpo: 2 rows",
+        "dpo_framed: 2 rows",
+        f"dataset written to {out} (README.md describes it)",
+    ]
+    assert len((out / "dpo" / "train.jsonl").read_text().splitlines()) == 2
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "- config_name: dpo\n" in card
 
     bad = await twinbot(
         "export", "--format", "dpo", "-o", str(out), "--since", "yesterday", host="x", db=db

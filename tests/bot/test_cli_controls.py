@@ -86,14 +86,14 @@ async def test_stats_and_export_show_or_escape_controls(tmp_path: Path) -> None:
     assert stats.code == 0, stats.err
     assert r"p\x1b[2J" in stats.out and not RAW_CONTROL.search(stats.out)
 
-    out = tmp_path / "dpo.jsonl"
+    out = tmp_path / "dataset"
     result = await twinbot("export", "--format", "dpo", "-o", str(out), host="x", db=db)
     assert result.code == 0, result.err
-    data = out.read_text(encoding="utf-8")
+    data = (out / "dpo" / "train.jsonl").read_text(encoding="utf-8")
     assert not RAW_CONTROL.search(data)  # safe to cat
     rows = [json.loads(line) for line in data.splitlines()]
-    assert rows and all(row["prompt"].endswith("\x1b]0;t\x07\x9b2J") for row in rows)  # lossless
-    assert all(row["chosen"].endswith("\x1b[2J\x85\x7f") for row in rows)
+    assert rows and all(row["user_prompt"].endswith("\x1b]0;t\x07\x9b2J") for row in rows)
+    assert all(row["chosen"][0]["content"].endswith("\x1b[2J\x85\x7f") for row in rows)
 
 
 async def test_the_report_marks_controls_as_escapes(ollama: OllamaFake, tmp_path: Path) -> None:

@@ -18,7 +18,9 @@ from tests.fakes.ollama_fake import OllamaFake
     [
         (["stats", "--chart", "{missing}/chart.png"], "the folder {missing} does not exist"),
         (["stats", "--chart", "{tmp}"], "is a folder; give a file name inside it"),
-        (["export", "--format", "dpo", "-o", "{missing}/x.jsonl"], "the folder {missing} does"),
+        (["export", "--format", "dpo", "-o", "{missing}/out"], "the folder {missing} does"),
+        (["export", "--format", "dpo", "-o", "{tmp}/x.jsonl"], "export writes a folder (data"),
+        (["export", "--format", "parquet", "-o", "-"], "--format parquet writes a folder"),
         (["demo", "--report", "{missing}/report.html"], "the folder {missing} does not exist"),
         (["demo", "--report", "-"], "needs a file name; `-` (standard output) is not offered"),
     ],
@@ -49,7 +51,8 @@ async def test_export_to_dash_writes_the_data_to_standard_output(tmp_path: Path)
     assert result.code == 0, result.err
     records = [json.loads(line) for line in result.out.splitlines()]
     assert len(records) == 2 and {"prompt", "chosen", "rejected"} <= set(records[0])
-    assert result.err.strip() == "2 rows written to standard output (dpo)"
+    assert records[0]["prompt"][0]["role"] == "user"  # the conversational (`dpo`) config
+    assert result.err.strip() == "2 dpo rows written to standard output"
     assert not (tmp_path / "-").exists()
 
 
