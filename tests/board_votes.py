@@ -45,7 +45,7 @@ async def seed_five_by_five(store: Store, settings: Settings) -> None:
                     settings, catalog, Requester("t", "u"), prompt, pair=pair, framing=framing
                 )
 
-            await voted_comparison(store, make, f"{pair} {framing}", ballot)
+            await voted_comparison(store, make, f"{pair} {framing}", ballot, framing=framing)
 
 
 async def seed_pair(
@@ -54,8 +54,8 @@ async def seed_pair(
     """Votes on any pair (a long name, long tags, one tag on both sides), framing raw."""
     catalog = load_catalog(REPO_ROOT / "prompts")
 
-    def make(prompt: str) -> CompareRequest:
-        request = build_request(settings, catalog, Requester("t", "u"), prompt, framing="raw")
+    def make(prompt: str, framing: str = "raw") -> CompareRequest:
+        request = build_request(settings, catalog, Requester("t", "u"), prompt, framing=framing)
         return dataclasses.replace(request, pair=pair)
 
     for number, ballot in enumerate(ballots):
