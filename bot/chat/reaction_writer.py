@@ -74,6 +74,11 @@ class ReactionWriter:
         """Events waiting for their batch."""
         return len(self._queue)
 
+    @property
+    def waiting_for_room(self) -> int:
+        """Callers (readers, writes) waiting in `room`."""
+        return len(self._waiters)
+
     async def room(self) -> None:
         """Until fewer than `capacity` events wait: a reader calls it before it reads the
         next event, so a burst waits in the socket instead of in memory. Callers get room in
