@@ -83,6 +83,15 @@ class VoteService:
 
         self.writer.submit(event, done)
 
+    async def mark_bot(self, platform: str, user_id: str) -> None:
+        """A reactor found to be a bot after its reactions were logged: they stop counting
+        (the votes they made are derived again)."""
+        marked = await self._store.mark_bot(platform, user_id)
+        if marked:
+            log.info(
+                "%d reaction(s) of a %s user found to be a bot no longer count", marked, platform
+            )
+
     async def room(self) -> None:
         """Until the buffer has room for another event (backpressure for a reader)."""
         await self.writer.room()
