@@ -11,6 +11,11 @@ its capacity), and peak memory: the process's RSS growth over the burst, sampled
 (the fakes run in the same process, so this is an upper bound for twinbot).
 
 `--batch 1` writes one transaction per event (the buffer's batching off), for comparison.
+`--users N`: the events cycle through N voters (default 100: hundreds of reactions each on
+one comparison, where deriving each vote reads that voter's whole log; 10000: a few each).
+The RSS figures leave out the fakes' records (Discord's RESUME buffer, Slack's list of Web API
+calls received), which are the platforms', not twinbot's. The
+core run starts all N calls at once, so its memory grows with N by construction.
 
 Run: .venv/bin/python -m bench.reaction_bench --platform discord   (or slack, core; -n N)
 """
@@ -193,6 +198,7 @@ async def slack(settings: Settings, n: int, batch: int, users: int) -> None:
                 body, headers = fake.signed_event(event)
                 async with http.post(url, data=body, headers=headers) as response:
                     acked += response.status == 200
+                fake.calls.clear()  # the fake's record of users.info calls: not twinbot's
 
         with Sampler(lambda: writer) as sampler:
             started = time.perf_counter()
