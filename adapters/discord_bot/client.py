@@ -13,9 +13,12 @@ from typing import Any
 
 import discord
 from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.utils import MISSING
 
 from adapters.discord_bot.commands import register
 from adapters.discord_bot.context import BotContext
+from adapters.discord_bot.gateway import paced
 from adapters.discord_bot.health import rate_limit_trace
 from adapters.discord_bot.pacing import DISCORD_BUDGET, ChannelBudget, Pacers
 from adapters.discord_bot.reactions import ReactionRecorder, ThreadAnnouncer
@@ -24,6 +27,8 @@ from bot.chat.service import ChatService
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+RAW_REACTIONS = ("raw_reaction_add", "raw_reaction_remove")
 
 
 def twinbot_intents() -> discord.Intents:
@@ -70,11 +75,28 @@ class TwinbotClient(discord.Client):
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d server(s)", self.user, len(self.guilds))
 
-    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        await self.recorder.handle(payload, added=True)
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        # Raw reactions go straight to the vote log's buffer, in order, with no task each
+        # (discord.py would schedule one per event before any of our code ran, so a burst
+        # grew memory without bound); the gateway waits for room before reading on. Every
+        # event, these too, then goes on as discord.py does it (wait_for, on_ handlers).
+        if event in RAW_REACTIONS:
+            self.recorder.accept(args[0], added=event == "raw_reaction_add")
+        if self.loop is MISSING:
+            # Closed: discord.py has no loop to schedule on (its guild wait may still end
+            # in a late "ready"); nothing of ours listens then.
+            return
+        super().dispatch(event, *args, **kwargs)
 
-    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
-        await self.recorder.handle(payload, added=False)
+    @property
+    def ws(self) -> DiscordWebSocket:
+        return self._gateway  # type: ignore[return-value]  # None before the first connect
+
+    @ws.setter
+    def ws(self, ws: DiscordWebSocket | None) -> None:
+        # discord.py sets this to each gateway connection it opens: it reads on only when
+        # the vote log has room.
+        self._gateway = ws if ws is None else paced(ws, self.chat.votes.room)
 
     async def drain(self, grace: float) -> None:
         """Stop taking commands and let running comparisons finish for up to `grace` seconds;
@@ -86,6 +108,7 @@ class TwinbotClient(discord.Client):
         # them without a drain) is stopped at once and still shows what was written.
         await self.chat.close()
         await super().close()
+        await self.chat.votes.writer.idle()  # the reactions read before the gateway closed
 
 
 async def sync_commands(tree: app_commands.CommandTree[Any], guild_id: int | None) -> None:

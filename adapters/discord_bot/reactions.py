@@ -50,7 +50,8 @@ class ThreadAnnouncer:
 
 
 class ReactionRecorder:
-    """Raw reaction add and remove events, as the core's `ReactionEvent`s."""
+    """Raw reaction add and remove events, as the core's `ReactionEvent`s, taken in the
+    gateway's order."""
 
     def __init__(self, client: discord.Client, votes: VoteService) -> None:
         self._client = client
@@ -68,7 +69,8 @@ class ReactionRecorder:
         user: Any = self._client.get_user(payload.user_id)
         return payload.user_id in self._bots or bool(user is not None and user.bot)
 
-    async def handle(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
+    def accept(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
+        """Into the vote log's buffer at once (the gateway reader calls it, with no task)."""
         event = ReactionEvent(
             platform=PLATFORM,
             channel_id=str(payload.channel_id),
@@ -78,4 +80,4 @@ class ReactionRecorder:
             added=added,
             by_bot=self._by_bot(payload),
         )
-        await self._votes.on_reaction(event)
+        self._votes.accept(event)

@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.command import COMMAND, on_compare
@@ -37,6 +38,7 @@ from adapters.slack_app.spoilers import on_reveal
 from adapters.slack_app.texts import INTERNAL_ERROR
 from adapters.slack_app.view import PLATFORM
 from bot.chat.limits import RateLimiter
+from bot.chat.reaction_writer import ReactionLost
 from bot.chat.service import ChatService
 from bot.runtime import Runtime
 
@@ -76,7 +78,8 @@ class SlackBot(SlackContext):
         # chat.update and reactions.add are both Tier 3, each with its own budget of this size.
         budget = update_budget or Budget(settings.slack_updates_per_minute, 60.0)
         super().__init__(runtime, client, chat, posts, budget, bot_name, place_interval)
-        self.recorder = ReactionRecorder(client, chat.votes)
+        self.recorder = ReactionRecorder(client, chat.votes, self.tasks)
+        self.replays = ReplayGuard()
         count_rate_limits(client, runtime.metrics)
         # process_before_response=False: bolt acks first and runs the rest as a task, and
         # our listeners ack before any I/O. In Socket Mode the secret is unused. Our own
@@ -108,15 +111,23 @@ class SlackBot(SlackContext):
             self.tasks.spawn(post_leaderboard(self, call, outcome), name="slack-leaderboard")
 
         async def log_before_ack(
-            event: dict[str, Any], context: AsyncBoltContext, next_: Callable[[], Awaitable[None]]
-        ) -> None:
+            body: dict[str, Any],
+            event: dict[str, Any],
+            context: AsyncBoltContext,
+            next_: Callable[[], Awaitable[None]],
+        ) -> BoltResponse | None:
             # A listener middleware runs before bolt's listener runner, which acks an event at
             # once (process_before_response=False): so the reaction is in the log (the core
             # returns once its batch is committed) before Slack hears "200 OK", and an event
-            # acked is never one lost at a restart. A failure here still acks (bolt answers
-            # 500 only from the listener), and the core has logged the event in full.
-            await self.recorder.handle(event, context.bot_user_id)
+            # acked is never one lost at a restart. One that could not be logged is answered
+            # 500 instead (no ack): Slack sends it again, and the replay guard lets that in.
+            try:
+                with self.replays.acting_on(body):
+                    await self.recorder.handle(event, context.bot_user_id)
+            except ReactionLost:
+                return BoltResponse(status=500, body="")
             await next_()
+            return None
 
         async def reaction() -> None:
             """Logged already, by `log_before_ack`."""
@@ -145,4 +156,4 @@ class SlackBot(SlackContext):
         self.app.event("reaction_removed", middleware=[log_before_ack])(reaction)
         self.app.action(REVEAL_ACTION)(reveal)
         self.app.error(error)
-        self.app.use(ReplayGuard())
+        self.app.use(self.replays)

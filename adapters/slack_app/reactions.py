@@ -2,13 +2,12 @@
 
 The core maps (channel, ts) to a comparison, so reactions on messages posted before a restart
 count too. Only Slack knows whether a reactor is a bot: twinbot's own reactions (the seeded
-choices) and other bots' are marked so and never counted; users.info is asked once a user and
-remembered.
+choices) and other bots' are marked so and never counted. users.info is asked once a user and
+remembered, after the ack: a slow or failing Web API never holds an event unacknowledged.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_app.posting import PostPacer
 from adapters.slack_app.view import PLATFORM
 from adapters.slack_app.vote_texts import reveal_text
+from bot.chat.keeper import TaskKeeper
 from bot.chat.vote_service import ReactionEvent, VoteService
 from bot.domain import Role
 
@@ -70,12 +70,21 @@ def event_time(event: Mapping[str, Any]) -> datetime | None:
 
 
 class ReactionRecorder:
-    def __init__(self, client: AsyncWebClient, votes: VoteService) -> None:
+    """Reaction events into the vote log before their ack, with no Web API call on the way:
+    a reactor not known yet is logged as a person and looked up (users.info) after the ack;
+    one found to be a bot then stops counting."""
+
+    def __init__(self, client: AsyncWebClient, votes: VoteService, tasks: TaskKeeper) -> None:
         self._client = client
         self._votes = votes
+        self._tasks = tasks  # the look-ups, after the ack
         self._bots = _Remembered()  # user id -> is a bot
+        self._asking: set[str] = set()  # users with a look-up under way
 
     async def handle(self, event: Mapping[str, Any], bot_user_id: str | None) -> None:
+        """Log the reaction; returns once it is committed, so the ack may follow. Raises
+        ReactionLost if it could not be logged: it must go unacknowledged, for Slack to
+        send it again."""
         item = event.get("item") or {}
         if not isinstance(item, Mapping) or item.get("type") != "message":
             return  # a reaction on a file or a file comment: never a twinbot message
@@ -84,34 +93,40 @@ class ReactionRecorder:
         if not (channel and ts and user and emoji):
             log.warning("slack reaction event without channel, ts, user or emoji: %s", event)
             return
-        reaction = ReactionEvent(
-            platform=PLATFORM,
-            channel_id=channel,
-            message_id=ts,
-            user_id=user,
-            emoji=emoji,
-            added=event.get("type") == "reaction_added",
-            occurred_at=event_time(event),
+        known = self._known_bot(user, bot_user_id)
+        outcome = await self._votes.on_reaction(
+            ReactionEvent(
+                platform=PLATFORM,
+                channel_id=channel,
+                message_id=ts,
+                user_id=user,
+                emoji=emoji,
+                added=event.get("type") == "reaction_added",
+                by_bot=bool(known),
+                occurred_at=event_time(event),
+            )
         )
-        if not await self._votes.is_ours(reaction):
-            return  # not a comparison's message: no users.info call for it
-        by_bot = await self._is_bot(user, bot_user_id)
-        await self._votes.on_reaction(dataclasses.replace(reaction, by_bot=by_bot))
+        if outcome is not None and known is None and user not in self._asking:
+            self._asking.add(user)  # one look-up a user, however many reactions
+            self._tasks.spawn(self._look_up(user), name="slack users.info")
 
-    async def _is_bot(self, user: str, bot_user_id: str | None) -> bool:
+    def _known_bot(self, user: str, bot_user_id: str | None) -> bool | None:
+        """Whether `user` is a bot, if known without asking Slack."""
         if user in (bot_user_id, SLACKBOT):
             return True
-        known = self._bots.get(user)
-        if known is not None:
-            return known
+        return self._bots.get(user)
+
+    async def _look_up(self, user: str) -> None:
         try:
             answer = await self._client.users_info(user=user)
+            is_bot = bool((answer.get("user") or {}).get("is_bot"))
+            self._bots.remember(user, is_bot)
+            if is_bot:
+                await self._votes.mark_bot(PLATFORM, user)
         except Exception as exc:
-            # Counted as a person's (not remembered, so asked again next time): a bot's
-            # reaction that counts is rarer and less harmful than a person's vote lost.
-            log.warning("users.info %s failed (%r); treating the reaction as a person's", user, exc)
-            return False
-        profile = answer.get("user") or {}
-        is_bot = bool(profile.get("is_bot"))
-        self._bots.remember(user, is_bot)
-        return is_bot
+            # Not remembered, so asked again at the user's next reaction; meanwhile the
+            # reaction counts as a person's (a bot's that counts is rarer and less harmful
+            # than a person's vote lost).
+            log.warning("users.info %s failed (%r); the reaction counts as a person's", user, exc)
+        finally:
+            self._asking.discard(user)

@@ -9,6 +9,9 @@ over about five minutes) with a new timestamp and signature but the same `event_
 So a request is remembered by what Slack makes unique: the (timestamp, signature) pair of any
 signed request (commands, interactions, events) and the `event_id` of an event, in either
 mode. Seen before, it gets an empty 200 (a retrying Slack then stops) and no listener runs.
+Work that must happen once per event runs inside `acting_on`: if it fails (a reaction that
+could not be logged is answered 500, not acked), the event id is forgotten, so Slack's retry
+gets in; a copy arriving while the first is still being worked on waits for its outcome.
 
 Memory is bounded twice: a signed pair is forgotten once its timestamp is past bolt's window
 (a replay is then refused by bolt's own check), an event id after the retry window; and at
@@ -21,10 +24,12 @@ an unsigned or forged request never reaches this memory.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
@@ -53,6 +58,7 @@ class ReplayGuard(AsyncMiddleware):
         self._limit = limit
         self._clock = clock
         self._seen: OrderedDict[Key, float] = OrderedDict()  # key -> when it may be forgotten
+        self._running: dict[Key, asyncio.Future[None]] = {}  # events being acted on now
         self._warned_full = False
 
     def __len__(self) -> int:
@@ -63,9 +69,9 @@ class ReplayGuard(AsyncMiddleware):
         now = self._clock()
         self._forget(now)
         keys: list[tuple[Key, float]] = []
-        event_id = body.get("event_id")
-        if isinstance(event_id, str) and event_id:
-            keys.append((("event", event_id), now + EVENT_WINDOW))
+        event = _event_key(body)
+        if event is not None:
+            keys.append((event, now + EVENT_WINDOW))
         timestamp = _header(headers, "x-slack-request-timestamp")
         signature = _header(headers, "x-slack-signature")
         if timestamp and signature:
@@ -78,6 +84,26 @@ class ReplayGuard(AsyncMiddleware):
         for key, until in keys:
             self._remember(key, until)
         return seen
+
+    @contextlib.contextmanager
+    def acting_on(self, body: Mapping[str, Any]) -> Iterator[None]:
+        """Around the work on an event that must happen once: a copy arriving meanwhile
+        (Slack retries after 3 s unanswered) waits for its outcome. If the work fails, the
+        event id is forgotten, so Slack's retry of it (the request was not acked) gets in."""
+        event = _event_key(body)
+        if event is None:
+            yield
+            return
+        running = asyncio.get_running_loop().create_future()
+        self._running[event] = running
+        try:
+            yield
+        except BaseException:
+            self._seen.pop(event, None)
+            raise
+        finally:
+            del self._running[event]
+            running.set_result(None)
 
     def _forget(self, now: float) -> None:
         while self._seen:
@@ -106,9 +132,16 @@ class ReplayGuard(AsyncMiddleware):
         resp: BoltResponse,
         next: Callable[[], Awaitable[BoltResponse]],  # bolt passes it by this name
     ) -> BoltResponse | None:
+        event = _event_key(req.body)
+        while event is not None and event in self._running:
+            # A copy while the first is still being acted on: that one's outcome decides.
+            await asyncio.shield(self._running[event])
         seen = self.check(req.headers, req.body)
         if seen is None:
             return await next()
+        return self._refuse(req, seen)
+
+    def _refuse(self, req: AsyncBoltRequest, seen: Key) -> BoltResponse:
         body = req.body
         retry = _header(req.headers, "x-slack-retry-num")
         what = body.get("command") or body.get("type") or "request"
@@ -124,3 +157,8 @@ class ReplayGuard(AsyncMiddleware):
                 seen[0] if seen[0] == "signed" else f"event {seen[1]}",
             )
         return BoltResponse(status=200, body="")
+
+
+def _event_key(body: Mapping[str, Any]) -> Key | None:
+    event_id = body.get("event_id")
+    return ("event", event_id) if isinstance(event_id, str) and event_id else None

@@ -1,18 +1,26 @@
 """A small write-behind buffer in front of the reaction log: many events, few transactions.
 
-Each caller waits until its event is committed, so an adapter that acknowledges after
-`write` returns never acknowledges an event that is not on disk. Events are written in
-batches of up to `batch` or after `interval` seconds, whichever comes first, in one
-transaction each. The queue is bounded: past `capacity` waiting events a caller waits for
-room (backpressure), so a burst costs a fixed amount of memory in here. `close` writes what
-was received; anything arriving later is written on its own, at once.
+Two ways in. `write` returns once its event is committed, so an adapter that acknowledges
+after it never acknowledges an event that is not on disk (Slack). `submit` takes an event at
+once and calls back once it is committed: a platform reader that must not stop per event
+(Discord's gateway) hands events over in order, with no task per event, and waits in `room`
+between events.
+
+Events are written in batches of up to `batch` or after `interval` seconds, whichever comes
+first, in one transaction each, in the order they came. The buffer is bounded: with
+`capacity` events waiting, `write` waits for room and a reader waits in `room` before it reads
+the next event (backpressure), so a burst waits upstream (in the socket) and costs a fixed
+amount of memory here. `close` returns once every event received before it (taken, or a
+`write` waiting for room) is committed; events that come later are still written, in
+batches, and `idle` waits for them too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable
 
 from bot.store.sqlite import ReactionInput, ReactionOutcome, Store, StoreError
 
@@ -24,14 +32,15 @@ CAPACITY = 1024  # events waiting at most; callers past that wait for room
 STORE_ATTEMPTS = 4
 STORE_BACKOFF = 0.5  # seconds, times the attempt number
 
-_Item = tuple[ReactionInput, "asyncio.Future[ReactionOutcome | None]"]
-
 
 class ReactionLost(Exception):
     """The event could not be logged after every attempt (the operator log has it in full)."""
 
 
-_Result = ReactionOutcome | None | ReactionLost
+Result = ReactionOutcome | None | ReactionLost
+# Called once the event's batch is committed (or given up): with what it did, None if it was
+# not on a comparison's message, or ReactionLost.
+Done = Callable[[Result], None]
 
 
 class ReactionWriter:
@@ -46,86 +55,146 @@ class ReactionWriter:
         self._store = store
         self._batch = batch
         self._interval = interval
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue(capacity)
+        self.capacity = capacity
+        self._queue: deque[tuple[ReactionInput, Done]] = deque()
+        self._arrived = asyncio.Event()  # something new: an event, or the close
+        self._waiters: deque[asyncio.Future[None]] = deque()  # callers waiting for room
+        self._progress = asyncio.Event()  # a batch was written
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        self._waiting = 0  # callers in the buffered path: queued, or waiting for room
+        self._writes: set[asyncio.Future[Result]] = set()  # callers of `write`, not yet done
+        self._taken = 0  # events queued so far
+        self._written = 0  # of those, committed or given up (in queue order)
+        self._pending = 0  # events taken or waiting for room, not yet committed
         self._idle = asyncio.Event()
         self._idle.set()
         self.batches = 0  # transactions written (for the benchmark and the operator)
 
     def __len__(self) -> int:
-        return self._queue.qsize()
+        """Events waiting for their batch."""
+        return len(self._queue)
+
+    @property
+    def waiting_for_room(self) -> int:
+        """Callers (readers, writes) waiting in `room`."""
+        return len(self._waiters)
+
+    async def room(self) -> None:
+        """Until fewer than `capacity` events wait: a reader calls it before it reads the
+        next event, so a burst waits in the socket instead of in memory. Callers get room in
+        the order they asked, woken one per free place (not all at every batch). Once
+        closing, no wait: what already reached the socket is read and logged before it
+        closes (a platform that does not send an event again must not lose what it sent)."""
+        if self._closed or (len(self._queue) < self.capacity and not self._waiters):
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._wake()  # woken, then cancelled: its place goes to the next caller
+            else:
+                self._waiters.remove(waiter)
+            raise
+
+    def _wake(self) -> None:
+        free = len(self._waiters) if self._closed else self.capacity - len(self._queue)
+        while self._waiters and free > 0:
+            self._waiters.popleft().set_result(None)
+            free -= 1
 
     async def write(self, reaction: ReactionInput) -> ReactionOutcome | None:
         """Log `reaction`; returns once it is committed. None: not a comparison's message.
         Raises ReactionLost if the store refused it every time."""
-        if self._closed:
-            [result] = await self._write_batch([reaction])
-            if isinstance(result, ReactionLost):
-                raise result
-            return result
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="reaction log writer")
-        done: asyncio.Future[ReactionOutcome | None] = asyncio.get_running_loop().create_future()
-        self._waiting += 1
-        self._idle.clear()
+        done: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._writes.add(done)
+        done.add_done_callback(self._writes.discard)
+        self._count()  # while it waits for room too: `idle` waits for it
         try:
-            await self._queue.put((reaction, done))
-            return await done
-        finally:
-            self._waiting -= 1
-            if not self._waiting:
-                self._idle.set()
+            await self.room()  # once closing, a caller waiting comes in: it was received
+        except BaseException:
+            self._writes.discard(done)
+            self._finished(1)
+            raise
+        self._take(reaction, done.set_result)
+        # Shielded: a cancelled caller's event is logged anyway, and its future still set.
+        result = await asyncio.shield(done)
+        if isinstance(result, ReactionLost):
+            raise result
+        return result
+
+    def submit(self, reaction: ReactionInput, done: Done) -> None:
+        """Take `reaction` now, after those taken before it; `done` is called once it is
+        committed. The caller keeps to the bound by waiting in `room` between events."""
+        self._count()
+        self._take(reaction, done)
 
     async def idle(self) -> None:
-        """Until every event in the buffered path so far is committed."""
+        """Until every event taken so far (or waiting for room) is committed."""
         await self._idle.wait()
 
     async def close(self) -> None:
-        """Write everything received so far (also events still waiting for room); events
-        arriving from now on are written one by one at once, so a steady stream cannot hold
-        the shutdown up."""
-        self._closed = True
+        """Until every event taken so far is committed, without waiting for a steady stream
+        of later ones: those are written too, in batches, while the store is open."""
+        self._closed = True  # no more waiting for company: write what is there
+        self._arrived.set()
+        self._wake()  # callers waiting for room come in: they were received
+        target, writes = self._taken, set(self._writes)
+        while self._written < target:
+            self._progress.clear()
+            await self._progress.wait()
+        if writes:
+            await asyncio.wait(writes)
+
+    def _count(self) -> None:
+        self._pending += 1
+        self._idle.clear()
+
+    def _finished(self, count: int) -> None:
+        self._pending -= count
+        if not self._pending:
+            self._idle.set()
+
+    def _take(self, reaction: ReactionInput, done: Done) -> None:
+        self._queue.append((reaction, done))
+        self._taken += 1
+        self._arrived.set()
         if self._task is None:
-            return
-        await self._idle.wait()
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="reaction log writer"
+            )
 
     async def _run(self) -> None:
+        """Batches until the queue is empty; started again by the next event."""
         loop = asyncio.get_running_loop()
-        while True:
-            items = [await self._queue.get()]
-            deadline = loop.time() + self._interval
-            while len(items) < self._batch:
-                while len(items) < self._batch and not self._queue.empty():
-                    items.append(self._queue.get_nowait())
-                left = deadline - loop.time()
-                if len(items) >= self._batch or left <= 0:
-                    break
+        try:
+            while self._queue:
+                deadline = loop.time() + self._interval
+                while len(self._queue) < self._batch and not self._closed:
+                    left = deadline - loop.time()
+                    if left <= 0:
+                        break
+                    self._arrived.clear()
+                    try:
+                        await asyncio.wait_for(self._arrived.wait(), left)
+                    except TimeoutError:
+                        break
+                count = min(self._batch, len(self._queue))
+                items = [self._queue.popleft() for _ in range(count)]
+                self._wake()
                 try:
-                    items.append(await asyncio.wait_for(self._queue.get(), left))
-                except TimeoutError:
-                    break
-            try:
-                await self._flush(items)
-            finally:
-                for _ in items:
-                    self._queue.task_done()
+                    results = await self._write_batch([reaction for reaction, _ in items])
+                    for (_, done), result in zip(items, results, strict=True):
+                        _call(done, result)
+                finally:
+                    self._written += count
+                    self._progress.set()
+                    self._finished(count)
+        finally:
+            self._task = None
 
-    async def _flush(self, items: Sequence[_Item]) -> None:
-        results = await self._write_batch([reaction for reaction, _ in items])
-        for (_, done), result in zip(items, results, strict=True):
-            if done.done():  # its caller was cancelled meanwhile; the event is logged anyway
-                continue
-            if isinstance(result, ReactionLost):
-                done.set_exception(result)
-            else:
-                done.set_result(result)
-
-    async def _write_batch(self, reactions: list[ReactionInput]) -> list[_Result]:
+    async def _write_batch(self, reactions: list[ReactionInput]) -> list[Result]:
         """One transaction; a locked database gets a few more chances. A batch that fails
         otherwise is written one event at a time, so one bad event costs only itself."""
         for attempt in range(1, STORE_ATTEMPTS + 1):
@@ -145,10 +214,17 @@ class ReactionWriter:
                     log.exception("a reaction was NOT logged (%s)", describe(reactions[0]))
                     return [ReactionLost("unexpected failure")]
                 break
-        results: list[_Result] = []
+        results: list[Result] = []
         for reaction in reactions:
             results.extend(await self._write_batch([reaction]))
         return results
+
+
+def _call(done: Done, result: Result) -> None:
+    try:
+        done(result)
+    except Exception:
+        log.exception("handling a logged reaction failed")
 
 
 def describe(reaction: ReactionInput) -> str:

@@ -3,10 +3,12 @@
 The adapter says what happened (`ReactionEvent`, with whether the reactor is a bot, which only
 the platform knows); the store keeps the append-only reaction log and derives the vote. Events
 go through a bounded write-behind buffer (`ReactionWriter`): written in batches, one
-transaction each, and `on_reaction` returns only once its event is committed, so an adapter
-acknowledges nothing that is not on disk. A locked database gets a few more chances before the
-event is given up (and logged in full, so an operator can replay it). The first vote on a
-blind comparison reveals the names, in the background. `close` (at shutdown) logs everything
+transaction each. `on_reaction` returns only once its event is committed, so an adapter
+acknowledges nothing that is not on disk (Slack); `accept` takes an event without waiting, for
+a reader that waits in `room` between events instead (Discord's gateway: no task per event,
+memory bounded by the buffer). A locked database gets a few more chances before the event is
+given up (and logged in full, so an operator can replay it). The first vote on a blind
+comparison reveals the names, in the background. `close` (at shutdown) logs everything
 received.
 """
 
@@ -17,7 +19,7 @@ import logging
 from datetime import UTC, datetime
 
 from bot.chat.keeper import TaskKeeper
-from bot.chat.reaction_writer import ReactionLost, ReactionWriter, describe
+from bot.chat.reaction_writer import ReactionLost, ReactionWriter
 from bot.chat.reveal import AFTER_VOTE, Revealer
 from bot.ops.metrics import Metrics
 from bot.store.sqlite import ReactionInput, ReactionOutcome, Store
@@ -54,14 +56,54 @@ class VoteService:
 
     async def on_reaction(self, event: ReactionEvent) -> ReactionOutcome | None:
         """Log the reaction and update the vote; returns once both are committed (so the
-        adapter may acknowledge the event then). None if not a comparison's message or lost.
-        A first vote on a blind comparison starts its reveal in the background."""
-        if event.occurred_at is None:
-            # Stamped on arrival, not when its batch is written.
-            event = dataclasses.replace(event, occurred_at=datetime.now(UTC))
-        outcome = await self._record(event)
+        adapter may acknowledge the event then). None if not a comparison's message. Raises
+        ReactionLost if it could not be logged (logged in full for the operator), so the
+        adapter can leave it unacknowledged for the platform to send again. A first vote on a
+        blind comparison starts its reveal in the background."""
+        event = _stamped(event)
+        try:
+            outcome = await self.writer.write(event)
+        except ReactionLost:
+            self._lost()
+            raise
+        self._logged(outcome, event)
+        return outcome
+
+    def accept(self, event: ReactionEvent) -> None:
+        """Take the reaction now, without waiting: it is logged in its batch, in the order
+        taken, and its vote updated then. For a platform reader that must not stop per event;
+        it waits in `room` before it reads the next one."""
+        event = _stamped(event)
+
+        def done(result: ReactionOutcome | ReactionLost | None) -> None:
+            if isinstance(result, ReactionLost):
+                self._lost()
+            else:
+                self._logged(result, event)
+
+        self.writer.submit(event, done)
+
+    async def mark_bot(self, platform: str, user_id: str) -> None:
+        """A reactor found to be a bot after its reactions were logged: they stop counting
+        (the votes they made are derived again)."""
+        marked = await self._store.mark_bot(platform, user_id)
+        if marked:
+            log.info(
+                "%d reaction(s) of a %s user found to be a bot no longer count", marked, platform
+            )
+
+    async def room(self) -> None:
+        """Until the buffer has room for another event (backpressure for a reader)."""
+        await self.writer.room()
+
+    def _lost(self) -> None:
+        # The writer has logged the event in full, for the operator to replay it.
+        if self._metrics is not None:
+            self._metrics.errors.labels("reaction_lost").inc()
+
+    def _logged(self, outcome: ReactionOutcome | None, event: ReactionEvent) -> None:
         if outcome is None:
-            return None
+            return
         if outcome.changed:
             choice = outcome.vote.choice.value if outcome.vote else "retracted"
             if self._metrics is not None:
@@ -76,7 +118,6 @@ class VoteService:
             self._reveals.spawn(
                 self._reveal(outcome.comparison_id), name=f"reveal #{outcome.comparison_id}"
             )
-        return outcome
 
     async def _reveal(self, comparison_id: int) -> None:
         await self._revealer.reveal(comparison_id, AFTER_VOTE)
@@ -87,19 +128,15 @@ class VoteService:
         await self._reveals.wait()
 
     async def close(self, grace: float = 5.0) -> None:
-        """Shutdown: log every reaction received so far (also those waiting for room in the
-        buffer), then give started reveals `grace` seconds. Reactions arriving after this are
-        still logged, each on its own at once, while the store is open."""
+        """Shutdown: log every reaction received so far, then give started reveals `grace`
+        seconds. Reactions arriving after this are still logged while the store is open
+        (`settled` waits for them)."""
         await self.writer.close()
         await self._reveals.close(grace)
 
-    async def _record(self, event: ReactionEvent) -> ReactionOutcome | None:
-        try:
-            return await self.writer.write(event)
-        except ReactionLost:
-            pass  # the writer logged it in full
-        except Exception:
-            log.exception("a reaction was NOT logged (%s)", describe(event))
-        if self._metrics is not None:
-            self._metrics.errors.labels("reaction_lost").inc()
-        return None
+
+def _stamped(event: ReactionEvent) -> ReactionEvent:
+    """Stamped on arrival, not when its batch is written."""
+    if event.occurred_at is not None:
+        return event
+    return dataclasses.replace(event, occurred_at=datetime.now(UTC))

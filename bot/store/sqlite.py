@@ -606,6 +606,27 @@ class Store:
         )
         return results
 
+    async def mark_bot(self, platform: str, user_id: str) -> int:
+        """A reactor turned out to be a bot after its reactions were logged (the platform
+        said so later): its reactions stop counting and the votes they made are derived
+        again. Returns how many reactions were marked."""
+        user_key = self.user_key(platform, user_id)
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                """UPDATE reactions SET by_bot = 1
+                   WHERE platform = ? AND user_key = ? AND by_bot = 0""",
+                (platform, user_key),
+            )
+            marked = cursor.rowcount
+            async with db.execute(
+                "SELECT DISTINCT comparison_id FROM reactions WHERE platform = ? AND user_key = ?",
+                (platform, user_key),
+            ) as found:
+                comparisons = [int(row[0]) for row in await found.fetchall()]
+            for comparison_id in comparisons if marked else []:
+                await self._rederive(db, comparison_id, {user_key: ()})
+        return marked
+
     async def recompute_votes(self) -> int:
         """Rebuild every vote from the reaction log (after a change of mapping, say)."""
         async with self._transaction() as db:

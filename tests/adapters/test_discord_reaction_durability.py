@@ -4,19 +4,23 @@ burst loses none of those received: shutdown logs them before the gateway closes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import signal
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 # isort: off
-from tests.adapters.discord_harness import FAST_FAKE  # first: audioop warning
+from tests.adapters.discord_harness import FAST_FAKE, discord_bot  # first: audioop warning
 
 # isort: on
 from adapters.discord_bot.runner import run
+from bot.chat.reaction_writer import ReactionWriter
 from bot.config import Settings
 from bot.domain import Requester
 from bot.store.sqlite import Store
@@ -70,3 +74,57 @@ async def test_ten_thousand_reactions_with_a_sigterm_in_the_middle_lose_none(
     # take a while: events keep arriving meanwhile and are logged too)
     # Every event sent before the gateway closed was received and logged.
     assert len(logged) == sent, f"{sent - len(logged)} of {sent} reactions lost"
+
+
+async def test_a_full_buffer_stops_the_gateway_reader_and_costs_no_task_per_event(
+    bot_settings: Callable[..., Settings], make_request: Callable[..., Any]
+) -> None:
+    """discord.py would schedule a task per event before our code ran, so a backlog grew
+    memory without bound. Now the reader hands reactions over with no task and, with the
+    buffer full, waits before reading the next: the rest waits in the socket."""
+    settings = bot_settings()
+    async with discord_bot(settings) as bot:
+        store, fake = bot.runtime.store, bot.fake
+        request = dataclasses.replace(make_request("hi"), requester=Requester("discord", "1"))
+        cid = await store.create_comparison(request)
+        await store.add_message(cid, "discord", str(fake.channel_id), str(MESSAGE_ID))
+        # A writer that holds its first batch back until it is full, which it never is: the
+        # buffer stays full until the writer is closed, however fast the machine.
+        writer = ReactionWriter(store, batch=CAPACITY * 4, interval=3600, capacity=CAPACITY)
+        bot.client.chat.votes.writer = writer
+        users = [int(fake.add_user(f"voter{n}")["id"]) for n in range(50)]
+        tasks_before = len(asyncio.all_tasks())
+
+        sending = asyncio.create_task(send(fake, users, SENT))
+        await until(lambda: writer.waiting_for_room == 1)
+        assert len(writer) == CAPACITY  # full, and no further: the reader waits for room
+        assert len(asyncio.all_tasks()) - tasks_before < 10  # not one per event read
+        assert logged_count(settings.database_path, cid) == 0
+
+        await writer.close()  # writes what it holds, and the reader reads on
+        await asyncio.wait_for(sending, 30)
+        await until(lambda: logged_count(settings.database_path, cid) == SENT)
+
+
+CAPACITY, SENT = 16, 500
+
+
+async def send(fake: DiscordFake, users: list[int], count: int) -> None:
+    for index in range(count):
+        user = users[index % len(users)]
+        await fake.dispatch_reaction_add(fake.channel_id, MESSAGE_ID, user, "🅰️")
+
+
+async def until(condition: Callable[[], bool], within: float = 30.0) -> None:
+    for _ in range(int(within / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not true within {within} s")
+
+
+def logged_count(path: Path, cid: int) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        query = "SELECT count(*) FROM reactions WHERE comparison_id = ?"
+        [count] = db.execute(query, (cid,)).fetchone()
+    return int(count)

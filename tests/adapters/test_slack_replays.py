@@ -3,8 +3,10 @@ acted on once, and an event once per `event_id`, Slack's own retries included.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import sqlite3
 
 import pytest
 
@@ -56,6 +58,18 @@ def test_an_event_is_handled_once_whatever_its_signature() -> None:
     assert guard.check({}, {"event_id": "Ev2"}) is None
     clock.now += EVENT_WINDOW + 1
     assert guard.check({}, body) is None
+
+
+async def test_an_event_whose_work_failed_is_let_in_again() -> None:
+    guard = ReplayGuard(clock=Clock(1_000_000.0))
+    body = {"type": "event_callback", "event_id": "Ev1"}
+    assert guard.check(signed(1_000_000, "v0=first"), body) is None
+    with pytest.raises(RuntimeError), guard.acting_on(body):
+        raise RuntimeError("the log refused it")  # answered 500: Slack sends it again
+    assert guard.check(signed(1_000_060, "v0=retry", retry=1), body) is None
+    with guard.acting_on(body):
+        pass  # logged this time
+    assert guard.check(signed(1_000_300, "v0=again", retry=2), body) == ("event", "Ev1")
 
 
 def test_memory_is_bounded_oldest_first() -> None:
@@ -125,3 +139,40 @@ async def test_a_replayed_or_retried_event_is_logged_once(
 
         await eventually(two_logged)
         assert [r["emoji"] for r in await store.reactions(1)] == ["a", "b"]
+
+
+async def test_a_retry_after_a_failed_write_is_logged_exactly_once(
+    settings: Settings, ollama: OllamaFake
+) -> None:
+    """A reaction the log refused is not acked (500), and the guard forgets its event id:
+    Slack's retry is let in and logged, once; a further copy is refused."""
+    ollama.script(BASE, Script(tokens=["b"]))
+    async with slack_bot(settings) as slack:
+        assert (await slack.command("hi")).status == 200
+        await slack.settled()
+        [parent] = slack.parents()
+        store = slack.bot.runtime.store
+        event = slack.fake.reaction_event("a", parent.ts, event_ts="1700000100.000001")
+        body, headers = slack.fake.signed_event(event)
+        ts = int(headers["X-Slack-Request-Timestamp"])
+
+        def retry(number: int) -> dict[str, str]:
+            later = sign(slack.fake.signing_secret, body, ts + 60 * number)
+            return {**headers, **later, "X-Slack-Retry-Num": str(number)}
+
+        # Another program's trigger makes every insert into the log fail for a while.
+        with contextlib.closing(sqlite3.connect(settings.database_path)) as other:
+            other.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON reactions "
+                "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+            )
+            other.commit()
+            assert (await slack.post_signed(body, headers)).status == 500  # not acked
+            other.execute("DROP TRIGGER refuse")
+            other.commit()
+        assert await store.reactions(1) == []
+
+        assert (await slack.post_signed(body, retry(1))).status == 200  # let in, logged
+        assert (await slack.post_signed(body, retry(2))).status == 200  # refused: handled
+        [row] = await store.reactions(1)
+        assert row["emoji"] == "a"

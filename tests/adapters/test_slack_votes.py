@@ -123,9 +123,8 @@ async def test_our_own_and_other_bots_reactions_are_logged_but_never_count(
         await slack.react("a", parent.ts, user=slack.fake.bot_user_id)  # our seed, echoed back
         await slack.react("b", parent.ts, user="U0OTHERBOT")
         await slack.react("handshake", parent.ts)  # a person
-        await eventually(lambda: has_votes(slack, 1))
+        await slack.settled()  # the users.info look-ups, after the acks
         store = slack.bot.runtime.store
-        await eventually(lambda: log_length(slack, 3))
         log = await store.reactions(1)
         assert sorted((r["emoji"], r["by_bot"]) for r in log) == [
             ("a", 1), ("b", 1), ("handshake", 0),
@@ -134,6 +133,33 @@ async def test_our_own_and_other_bots_reactions_are_logged_but_never_count(
         assert vote.choice is Choice.TIE
         asked = [c.params["user"] for c in slack.fake.calls_to("users.info")]
         assert sorted(asked) == sorted(["U0OTHERBOT", slack.fake.user_id])  # never ourselves
+
+
+async def test_users_info_is_asked_after_the_ack_and_a_failure_loses_no_vote(
+    settings: Settings, ollama: OllamaFake
+):
+    async with slack_bot(settings) as slack:
+        parent = await one_comparison(slack)
+        store = slack.bot.runtime.store
+        slack.fake.fail_next("users.info", status=500)
+        asked = len(slack.fake.calls_to("users.info"))
+        await slack.react("a", parent.ts, user="U0NEWVOTER")  # acked: 200
+        # Logged before the ack, as a person's, whatever users.info says later.
+        [row] = await store.reactions(1)
+        assert row["emoji"] == "a" and row["by_bot"] == 0
+        await slack.settled()
+        assert len(slack.fake.calls_to("users.info")) > asked  # asked, after the ack
+        [vote] = await votes_now(slack)
+        assert vote.choice is Choice.BASE_BETTER
+
+        # A reactor that users.info later names a bot: logged at once, then no longer counts.
+        slack.fake.bot_users.add("U0LATEBOT")
+        await slack.react("b", parent.ts, user="U0LATEBOT")
+        await slack.settled()
+        assert [(r["emoji"], r["by_bot"]) for r in await store.reactions(1)] == [
+            ("a", 0), ("b", 1),
+        ]  # fmt: skip
+        assert [v.choice for v in await votes_now(slack)] == [Choice.BASE_BETTER]
 
 
 async def test_reactions_elsewhere_are_ignored_and_survive_a_restart(
