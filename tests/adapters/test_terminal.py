@@ -29,10 +29,11 @@ HEIGHT = 30
 CONTROLS = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 MARKER = "… (earlier text above)"
 # Outputs taller than the window: numbered lines, and Japanese in one paragraph (it wraps by
-# cells, never at a space).
+# cells, never at a space). Each line's newline starts the next token, as a tokenizer splits
+# them: a token ending in "\n" could start a stop sequence, and Ollama holds such text back.
 LINES = (
-    [f"b{n:03} こんにちは、今日は\n" for n in range(1, 61)],
-    [f"i{n:03} hello there\n" for n in range(1, 41)],
+    [f"{'' if n == 1 else chr(10)}b{n:03} こんにちは、今日は" for n in range(1, 61)],
+    [f"{'' if n == 1 else chr(10)}i{n:03} hello there" for n in range(1, 41)],
 )
 JAPANESE = (
     [f"{n:03}番目の文章です。" for n in range(1, 121)],
