@@ -777,6 +777,22 @@ class Store:
             views.append(view)
         return views
 
+    async def lens_payloads(self, ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+        """The stored lens views of these comparisons, oldest first: (kind, payload JSON)."""
+        found: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = list(ids[start : start + _IN_CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            # Only "?" marks are formatted in; every value is bound.
+            async with self._db.execute(
+                f"""SELECT comparison_id, kind, payload_json FROM lens_views
+                    WHERE comparison_id IN ({marks}) ORDER BY id""",
+                chunk,
+            ) as cursor:
+                for row in await cursor.fetchall():
+                    found[int(row[0])].append((str(row[1]), str(row[2])))
+        return dict(found)
+
     # --- dataset export ----------------------------------------------------------------------
 
     async def save_safety(self, comparison_id: int, role: Role, note: SafetyNote) -> None:

@@ -155,6 +155,11 @@ _FIELDS = (
     ),
     ("vote_counts", "how many counted votes chose each of the four choices"),
     ("requester_voted", "the user who asked for the comparison voted on it"),
+    (
+        "lens",
+        "the comparison's stored lens views (`/compare` with the lens): `kind` and its "
+        "`payload` as JSON (see docs/lens.md)",
+    ),
     ("flags", "what makes the row doubtful as training data; see Flags"),
 )
 

@@ -103,6 +103,7 @@ def metadata(item: Voted) -> dict[str, Any]:
     ]
     fields["vote_counts"] = {choice.value: counts[choice] for choice in _CHOICES}
     fields["requester_voted"] = any(ballot.by_requester for ballot in item.ballots)
+    fields["lens"] = [{"kind": kind, "payload": payload} for kind, payload in item.lens]
     return fields
 
 

@@ -31,6 +31,8 @@ MESSAGES = ListOf(Struct((("role", STRING), ("content", STRING))))  # TRL's conv
 
 OPTIONS = Struct((("max_tokens", INT), ("temperature", FLOAT), ("seed", INT)))
 VOTE = Struct((("choice", STRING), ("blind", BOOL), ("voted_at", STRING), ("by_requester", BOOL)))
+# The comparison's stored lens views (issue 17), each payload as the JSON the store keeps.
+LENS = ListOf(Struct((("kind", STRING), ("payload", STRING))))
 VOTE_COUNTS = Struct(
     (("base_better", INT), ("instruct_better", INT), ("tie", INT), ("both_bad", INT))
 )
@@ -61,6 +63,7 @@ METADATA: Schema = (
     ("votes", ListOf(VOTE)),
     ("vote_counts", VOTE_COUNTS),
     ("requester_voted", BOOL),
+    ("lens", LENS),
     ("flags", ListOf(STRING)),
 )
 

@@ -58,6 +58,7 @@ class Voted:
     ballots: tuple[Ballot, ...]
     counts: Counter[Choice]  # of the ballots
     winner: Role | None  # see `winner`
+    lens: tuple[tuple[str, str], ...] = ()  # stored lens views: (kind, payload JSON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +146,9 @@ async def read_source(store: Store, where: VoteFilter, cap: int | None = None) -
     capped = 0
     if cap is not None:
         ballots, capped = cap_ballots(ballots, {row["id"]: row["prompt"] for row in rows}, cap)
+    lens = await store.lens_payloads(sorted(ballots))
     return Source(
-        items=_complete(rows, ballots),
+        items=_complete(rows, ballots, lens),
         votes=len(votes),
         capped=capped,
         incomplete=sum(1 for row in rows if not _both_done(row)),
@@ -157,7 +159,11 @@ def _both_done(row: dict[str, Any]) -> bool:
     return all(row[f"{role}_status"] == "done" for role in Role)
 
 
-def _complete(rows: Sequence[dict[str, Any]], ballots: dict[int, list[Ballot]]) -> list[Voted]:
+def _complete(
+    rows: Sequence[dict[str, Any]],
+    ballots: dict[int, list[Ballot]],
+    lens: dict[int, list[tuple[str, str]]],
+) -> list[Voted]:
     items = []
     for row in rows:
         mine = ballots.get(row["id"])
@@ -181,6 +187,7 @@ def _complete(rows: Sequence[dict[str, Any]], ballots: dict[int, list[Ballot]]) 
                 ballots=tuple(mine),
                 counts=counts,
                 winner=winner(counts),
+                lens=tuple(lens.get(row["id"], ())),
             )
         )
     return items

@@ -446,3 +446,18 @@ async def test_a_config_without_rows_is_left_out_so_the_rest_still_loads(
     empty = await build_dataset(store, ExportFormat.DPO, ExportOptions())
     assert write_folder(empty, tmp_path / "none") == [] and not (tmp_path / "none").exists()
     assert stdout_text(empty) == ""
+
+
+async def test_a_stored_lens_view_travels_with_its_rows(store: Store, make_request, tmp_path: Path):
+    looked = await voted_comparison(store, make_request, "Pick a number", {"1": "🅰️"})
+    await voted_comparison(store, make_request, "No lens here", {"1": "🅰️"})
+    payload = {"version": 1, "top_k": 2, "sides": {"base": [["7", 0.4], ["3", 0.2]]}}
+    await store.add_lens_view(looked, "next_token", payload, requests=2, seconds=0.1)
+    dataset, folder = await export(store, ExportFormat.DPO, tmp_path / "out")
+
+    loaded = load(folder)
+    check_columns(loaded, dataset.config("dpo"))
+    rows = {row["user_prompt"]: row for row in loaded}
+    [view] = rows["Pick a number"]["lens"]
+    assert view["kind"] == "next_token" and json.loads(view["payload"]) == payload
+    assert rows["No lens here"]["lens"] == []
