@@ -173,7 +173,7 @@ def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
         if await restarting(ctx, interaction):
             return
         chosen = SafetyMode(mode.value) if mode is not None else None
-        await answer_safety(ctx.runtime.store, ctx.runtime.settings, interaction, chosen)
+        await answer_safety(ctx.runtime, interaction, chosen)
 
     @tree.error
     async def on_error(

@@ -15,9 +15,11 @@ import discord
 from adapters.discord_bot.admins import home_channel, is_admin, is_nsfw
 from adapters.discord_bot.safety_texts import MODE_HELP
 from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM
+from bot.chat.safety_mode import change_mode
 from bot.chat.safety_mode import channel_mode as core_channel_mode
 from bot.config import Settings
 from bot.domain import SafetyMode
+from bot.runtime import Runtime
 from bot.store.sqlite import Store
 
 log = logging.getLogger(__name__)
@@ -38,11 +40,9 @@ async def channel_mode(
 
 
 async def answer_safety(
-    store: Store,
-    settings: Settings,
-    interaction: discord.Interaction[Any],
-    mode: SafetyMode | None,
+    runtime: Runtime, interaction: discord.Interaction[Any], mode: SafetyMode | None
 ) -> None:
+    store, settings = runtime.store, runtime.settings
     channel, user = home_channel(interaction), interaction.user
     where = f"/safety user={user.id} channel={channel} guild={interaction.guild_id}"
     if mode is None:
@@ -59,17 +59,17 @@ async def answer_safety(
         await _reply(interaction, NOT_ADMIN, ephemeral=True)
         return
     try:
-        await store.set_channel_safety_mode(PLATFORM, str(channel), mode, str(user.id))
+        changed = await change_mode(runtime, PLATFORM, str(channel), mode, str(user.id))
     except Exception:
         log.exception("%s: storing mode %s failed", where, mode)
         await _reply(interaction, NOT_SAVED, ephemeral=True)
         return
-    log.info("%s: safety mode set to %s", where, mode)
-    checked = (
-        f" The guard model `{settings.guard_model}` checks each prompt and output."
-        if mode is not SafetyMode.OFF
-        else ""
-    )
+    if changed.guard_problem:
+        checked = f" Note: {changed.guard_problem}"
+    elif mode is not SafetyMode.OFF:
+        checked = f" The guard model `{settings.guard_model}` checks each prompt and output."
+    else:
+        checked = ""
     text = f"🛡️ <@{user.id}> set the safety mode of <#{channel}> to **{mode}**: {MODE_HELP[mode]}."
     await _reply(interaction, text + checked, ephemeral=False)
 

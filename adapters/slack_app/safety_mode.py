@@ -13,8 +13,8 @@ from adapters.slack_app.context import SlackContext
 from adapters.slack_app.invocation import Invocation, notify
 from adapters.slack_app.safety_texts import MODE_MEANINGS
 from adapters.slack_app.view import PLATFORM
+from bot.chat.safety_mode import change_mode, channel_mode
 from bot.domain import SafetyMode
-from bot.engine.backend import canonical_tag
 from bot.store.sqlite import StoreError
 
 log = logging.getLogger(__name__)
@@ -56,40 +56,21 @@ def describe(mode: SafetyMode, chosen: bool) -> str:
 
 
 async def run_safety(bot: SlackContext, call: Invocation, command: SafetyCommand) -> None:
-    """After the ack: read or change the mode, and tell only the user."""
-    store, settings = bot.runtime.store, bot.runtime.settings
+    """After the ack: read or change the mode (the core does both), and tell only the user."""
+    runtime = bot.runtime
     if command.mode is None:
-        try:
-            chosen = await store.channel_safety_mode(PLATFORM, call.channel_id)
-        except StoreError as exc:
-            await notify(bot.client, call, str(exc))
-            return
-        await notify(bot.client, call, describe(chosen or settings.safety_default, bool(chosen)))
+        mode, chosen = await channel_mode(
+            runtime.store, runtime.settings, PLATFORM, call.channel_id
+        )
+        await notify(bot.client, call, describe(mode, chosen))
         return
     try:
-        await store.set_channel_safety_mode(PLATFORM, call.channel_id, command.mode, call.user_id)
+        changed = await change_mode(runtime, PLATFORM, call.channel_id, command.mode, call.user_id)
     except StoreError as exc:
         log.error("safety mode change failed %s: %s", call.context(), exc)
         await notify(bot.client, call, str(exc))
         return
-    log.info("safety mode set to %s %s", command.mode.value, call.context())
-    message = f"Done. {describe(command.mode, True)}"
-    if command.mode is not SafetyMode.OFF:
-        message += await guard_warning(bot)
+    message = f"Done. {describe(changed.mode, True)}"
+    if changed.guard_problem:
+        message += f" Note: {changed.guard_problem}"
     await notify(bot.client, call, message)
-
-
-async def guard_warning(bot: SlackContext) -> str:
-    """A warning when the guard model cannot work: then every output shows as unchecked."""
-    model = bot.runtime.settings.guard_model
-    try:
-        pulled = canonical_tag(model) in await bot.runtime.backend.list_models()
-    except Exception as exc:
-        return f" Note: could not check that the guard model is ready ({exc})."
-    if pulled:
-        return ""
-    return (
-        f" Note: the guard model `{model}` is not pulled, so no output can be checked (label "
-        f"marks them unchecked; spoiler and withhold hide them) until an operator runs "
-        f"`ollama pull {model}`."
-    )

@@ -198,6 +198,9 @@ async def test_only_admins_change_the_mode_and_the_next_comparison_uses_it(
         assert answer.data["content"].startswith(
             f"🛡️ <@{admin}> set the safety mode of <#{fake.channel_id}> to **withhold**"
         )
+        assert answer.data["content"].endswith(
+            f"The guard model `{GUARD}` checks each prompt and output."
+        )
         mode = await store.channel_safety_mode("discord", str(fake.channel_id))
         assert mode is SafetyMode.WITHHOLD
 
@@ -218,6 +221,24 @@ async def test_only_admins_change_the_mode_and_the_next_comparison_uses_it(
         assert answer.data["content"].startswith(
             f"Safety mode in <#{fake.channel_id}>: **withhold** (chosen by an admin)"
         )
+        assert_no_pings(fake)
+
+
+async def test_an_admin_choosing_a_mode_hears_when_the_guard_is_not_pulled(
+    bot_settings: Callable[..., Settings], ollama: OllamaFake
+) -> None:
+    assert GUARD not in ollama.models  # the same check (in the core) Slack's admins get
+    fake = DiscordFake(**FAST_FAKE)
+    admin = int(fake.add_user("admin")["id"])
+    fake.give_role(admin, fake.add_role("admins", permissions=ADMINISTRATOR))
+    async with fake, discord_bot(bot_settings(), fake) as bot:
+        changed = await fake.dispatch_slash_command("safety", {"mode": "spoiler"}, user_id=admin)
+        answer = await changed.wait_callback()
+        assert answer.data is not None
+        assert f"Note: the guard model `{GUARD}` is not pulled" in answer.data["content"]
+        assert f"`ollama pull {GUARD}`" in answer.data["content"]
+        mode = await bot.runtime.store.channel_safety_mode("discord", str(fake.channel_id))
+        assert mode is SafetyMode.SPOILER  # stored all the same: the admin decides
         assert_no_pings(fake)
 
 
