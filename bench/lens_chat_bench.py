@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.chat.command import LensAsk
 from bot.chat.lens_step import draw
 from bot.config import load_settings
 from bot.engine.lens_record import stored_next_token
@@ -75,7 +76,7 @@ async def drawing() -> tuple[float, float, int]:
         with tempfile.TemporaryDirectory() as tmp:
             settings = load_settings(ollama_host=ollama.url, database_path=Path(tmp) / "d.sqlite3")
             async with chat_service(settings) as chat:
-                surface = await chat.compare("Pick a number", lens=True)
+                surface = await chat.compare("Pick a number", lens=LensAsk())
                 await chat.settled(60.0)
                 assert surface.view is not None and surface.view.final is not None
                 cid = surface.view.final.comparison_id

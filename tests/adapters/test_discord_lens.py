@@ -52,7 +52,7 @@ async def test_compare_with_lens_attaches_the_picture_in_the_thread_and_stores_i
 ):
     script_digits(ollama, "@everyone")
     async with discord_bot(bot_settings()) as bot:
-        rec = await bot.compare("Pick a number from 1 to 10:", lens=True)
+        rec = await bot.compare("Pick a number from 1 to 10:", lens="odds")
         await bot.settled()
         *outputs, lens = thread_posts(bot, rec)
         assert outputs and all(not r.files for r in outputs)  # the outputs come first
@@ -72,7 +72,7 @@ async def test_an_ollama_without_logprobs_gets_a_note_and_the_comparison_complet
 ):
     ollama.serves_logprobs = False
     async with discord_bot(bot_settings()) as bot:
-        rec = await bot.compare("hi", lens=True)
+        rec = await bot.compare("hi", lens="odds")
         await bot.settled()
         note = bot.outputs(rec)[-1]
         # The server's URL shown, without a preview.
@@ -101,7 +101,7 @@ async def test_without_attach_files_the_bars_come_as_text(
     script_digits(ollama, "@everyone")
     async with discord_bot(bot_settings()) as bot:
         bot.fake.deny_attachments = True
-        rec = await bot.compare("Pick a number", lens=True)
+        rec = await bot.compare("Pick a number", lens="odds")
         await bot.settled()
         lens = bot.outputs(rec)[-1]
         head, block = lens.content.split("\n", 1)
