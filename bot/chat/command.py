@@ -6,24 +6,17 @@ Both are neutral: ids are opaque strings, and nothing here says how a platform s
 from __future__ import annotations
 
 import dataclasses
-import enum
 from dataclasses import dataclass
 
 from bot.domain import CompareRequest, Requester, SafetyMode, SafetyNote
 from bot.engine.demos import Demo
 from bot.engine.inline_options import CompareArgs
+from bot.engine.lens_record import LensKind
 from bot.errors import InputError
 
 CHAT_SAMPLES = 10  # generations per twin when `samples` is asked for without a count
 MAX_CHAT_SAMPLES = 20  # per twin: each is a whole answer, run inside the comparison's place
-
-
-class LensKind(enum.Enum):
-    """The lens views a chat can ask for after a comparison (docs/lens.md)."""
-
-    ODDS = "odds"  # both twins' next-token probabilities for the first token
-    SHIFT = "shift"  # this comparison's instruct answer, each token ranked by the base twin
-    SAMPLES = "samples"  # N more answers a twin: histogram, entropy, distance from uniform
+__all__ = ["LensAsk", "LensKind", "lens_ask"]  # LensKind lives with the views it names
 
 
 @dataclass(frozen=True, slots=True)

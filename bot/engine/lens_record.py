@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.domain import CompareRequest, Role
+from bot.domain import CompareRequest, CompareSnapshot, Role
 from bot.engine.backend import Backend, OllamaBackend
 from bot.engine.lens import Distribution, LensUnsupported, TokenChance, next_token_distribution
 from bot.engine.lens_samples import SAMPLE_TOKENS, Sample, SampleRun, SideSamples, sample_both
@@ -27,6 +28,15 @@ from bot.store.sqlite import Store
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
+
+
+class LensKind(enum.Enum):
+    """The views a comparison can be shown with after its outputs (docs/lens.md)."""
+
+    ODDS = "odds"  # both twins' next-token probabilities for the first token
+    SHIFT = "shift"  # the comparison's instruct answer, each token ranked by the base twin
+    SAMPLES = "samples"  # N more answers a twin: histogram, entropy, distance from uniform
+
 
 NEXT_TOKEN = "next_token"
 TOKEN_SHIFT = "token_shift"
@@ -267,6 +277,33 @@ async def record_next_token(
         comparison_id, NEXT_TOKEN, view.payload(), requests=view.requests, seconds=view.seconds
     )
     return view
+
+
+async def record_view(
+    backend: Backend,
+    store: Store,
+    final: CompareSnapshot,
+    kind: LensKind,
+    *,
+    top_k: int,
+    samples: int,
+    shift_tokens: int,
+) -> StoredLens:
+    """Measure one view of a finished comparison, store it, and read back what is stored (what
+    a report shows is what is kept). Raises BackendError when the view cannot be had."""
+    request = final.request
+    view: NextTokenView | ShiftView | SamplesView
+    if kind is LensKind.ODDS:
+        view, name = await measure_next_token(backend, request, top_k), NEXT_TOKEN
+    elif kind is LensKind.SHIFT:
+        answer = final.instruct.text
+        view, name = await measure_shift(backend, request, answer, shift_tokens), TOKEN_SHIFT
+    else:
+        view, name = await measure_samples(backend, request, samples), SAMPLES
+    await store.add_lens_view(
+        final.comparison_id, name, view.payload(), requests=view.requests, seconds=view.seconds
+    )
+    return await stored_views(store, final.comparison_id)
 
 
 async def stored_next_token(store: Store, comparison_id: int) -> NextTokenView | None:
