@@ -9,8 +9,9 @@
 Each runs inside the comparison's place in the queue, and only then is the place given back,
 so the lens never adds load the queue did not admit: the odds and the samples start once both
 models are done (the samples one generation a twin at a time, as the comparison itself runs);
-the shift needs the instruct answer as it ended, so it starts once the final text is in (the
-place is kept meanwhile). The view is stored with the comparison (through its journal, so a
+the shift needs the instruct answer as it ended, so it starts when the final snapshot is
+handed to the view (`watching`), while the final text is being shown; the place is kept
+until it is done. The view is stored with the comparison (through its journal, so a
 locked database delays it like any write), drawn (off the event loop) and handed to the
 surface. Whatever goes wrong (a pair or server without logprobs, a timeout, a failure) is a
 short note in the thread and a log line: the comparison itself is already complete.
@@ -26,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from bot.chat.command import LensAsk, LensKind
 from bot.chat.surface import ChatSurface, LensShown
 from bot.domain import BackendKind, CompareRequest, CompareSnapshot, SafetyMode, SideStatus
+from bot.engine.compare import CompareView
 from bot.engine.lens_record import (
     NEXT_TOKEN,
     SAMPLES,
@@ -96,6 +98,7 @@ class LensStep:
         self._where = where
         self._task: asyncio.Task[LensView] | None = None
         self._release: Callable[[], None] | None = None  # the place, kept for the shift
+        self._note: str | None = None  # why the shift found nothing to score
         self._skip: str | None = None  # why it does not run at all
         if mode is not SafetyMode.OFF:
             self._skip = GATED.format(mode=mode.value)
@@ -117,7 +120,7 @@ class LensStep:
         if self._skip is not None:
             return release
         runtime, request = self._runtime, self._request
-        if self._ask.kind is LensKind.SHIFT:  # waits for the final answer, in `deliver`
+        if self._ask.kind is LensKind.SHIFT:  # waits for the final answer (`watching`)
 
             def keep() -> None:
                 self._release = release
@@ -135,6 +138,13 @@ class LensStep:
             self._task = asyncio.create_task(self._measure(measure, release), name="lens")
 
         return start
+
+    def watching(self, view: CompareView) -> CompareView:
+        """The view the comparison runs through: for the shift, one that starts it with the
+        final snapshot before showing it."""
+        if self._ask.kind is not LensKind.SHIFT or self._skip is not None:
+            return view
+        return _FinalWatch(view, self._start_shift)
 
     async def _measure(
         self, measure: Callable[[], Awaitable[LensView]], release: Callable[[], None]
@@ -167,24 +177,24 @@ class LensStep:
             async with asyncio.timeout(STORE_WAIT):
                 await journal.settle()
 
-    def _start_shift(self, final: CompareSnapshot) -> str | None:
-        """Start scoring the final instruct answer (inside the kept place); or why not."""
+    def _start_shift(self, final: CompareSnapshot) -> None:
+        """Start scoring the final instruct answer, inside the kept place (or say why not)."""
         release, self._release = self._release, None
         if release is None:
-            return None
+            return  # the models never finished
         answer = final.instruct
         if answer.status is not SideStatus.DONE or not answer.text.strip():
             release()
-            return NO_ANSWER
+            self._note = NO_ANSWER
+            return
         runtime, request = self._runtime, self._request
         measure = lambda: measure_shift(  # noqa: E731
             runtime.backend, request, answer.text, SHIFT_CHAT_TOKENS
         )
         self._task = asyncio.create_task(self._measure(measure, release), name="lens shift")
-        return None
 
     async def _shown(self, final: CompareSnapshot, journal: Journal) -> LensShown | None:
-        why = self._skip if self._skip is not None else self._start_shift(final)
+        why = self._skip if self._skip is not None else self._note
         if why is not None:
             log.info("comparison #%d: lens skipped: %s", final.comparison_id, why)
             return LensShown(NOTE.format(why=why))
@@ -222,6 +232,28 @@ class LensStep:
             view.seconds or 0.0,
         )
         return await draw(view, self._request)
+
+
+class _FinalWatch:
+    """A comparison's view, passed through, that hands the final snapshot on first."""
+
+    def __init__(self, inner: CompareView, on_final: Callable[[CompareSnapshot], None]) -> None:
+        self._inner = inner
+        self._on_final = on_final
+
+    @property
+    def update_interval(self) -> float:
+        return self._inner.update_interval
+
+    async def start(self, snapshot: CompareSnapshot) -> None:
+        await self._inner.start(snapshot)
+
+    async def update(self, snapshot: CompareSnapshot) -> None:
+        await self._inner.update(snapshot)
+
+    async def finish(self, snapshot: CompareSnapshot) -> None:
+        self._on_final(snapshot)
+        await self._inner.finish(snapshot)
 
 
 async def draw(view: LensView, request: CompareRequest) -> LensShown:

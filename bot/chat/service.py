@@ -234,9 +234,10 @@ class _Run:
             # The place is the model server's: it is given back once both models are done (and
             # the lens, if asked for), not when the last edit lands (Slack's final edits may
             # wait for Tier 3 slots).
+            shown = service.gate(view, self._parent.mode)
             final = await compare.run(
                 admitted.request,
-                service.gate(view, self._parent.mode),
+                lens.watching(shown) if lens is not None else shown,
                 journal,
                 on_generated=on_generated,
             )

@@ -10,6 +10,7 @@ the real queue; only the platform is a recording surface.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from tests.bot.lens_toys import BASE, INSTRUCT, PROMPT, prompts_with_engine_pair
 from tests.bot.test_lens_shift_vllm import script_vllm_twins
 from tests.fakes.ollama_fake import CHATML_TEMPLATE, OllamaFake, Script
 from tests.fakes.openai_fake import OpenAIFake
+from tests.waiting import wait_until
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SHIFT = LensAsk(LensKind.SHIFT)
@@ -102,6 +104,41 @@ async def test_the_shift_keeps_the_place_so_the_next_comparison_waits_for_it(
         assert (chat.runtime.queue.running, chat.runtime.queue.waiting) == (0, 0)
     second_at = [said(r.body) for r in ollama.requests].index("second")
     assert second_at == 6  # the comparison (2), the shift (4), then the second comparison
+
+
+async def test_the_shift_runs_while_a_slow_platform_still_takes_the_final_text(
+    chat_settings: Callable[..., Settings], ollama: OllamaFake
+):
+    script_twins(ollama)
+    async with chat_service(chat_settings()) as chat:
+        slow_to_show = RecordingSurface(finish_failures=2)  # lands on the third try, 3 s on
+        await chat.compare(PROMPT, args=GREEDY, lens=SHIFT, surface=slow_to_show)
+        # Scored from the final snapshot: the base twin is asked while the retry waits.
+        await wait_until(lambda: len(ollama.requests) == 6, within=10.0)
+        assert slow_to_show.view is not None and slow_to_show.view.final is None
+        await chat.settled(20.0)
+        assert lens_of(slow_to_show).png is not None
+        assert (chat.runtime.queue.running, chat.runtime.queue.waiting) == (0, 0)
+
+
+async def test_a_shutdown_stops_the_samples_and_sends_nothing_more(
+    chat_settings: Callable[..., Settings], ollama: OllamaFake
+):
+    for model in (BASE, INSTRUCT):
+        ollama.script(model, Script(tokens=[f"w{n} " for n in range(30)], delay=0.05))
+    async with chat_service(chat_settings()) as chat:
+        surface = await chat.compare("hi", lens=lens_ask("samples", 10))
+        await wait_until(lambda: len(ollama.requests) >= 3, within=20.0)  # a sample runs
+        await asyncio.wait_for(chat.service.drain(0.0), 10)
+        sent = len(ollama.requests)
+        assert sent <= 2 + 4  # the comparison, then one sample a twin at a time
+        assert (chat.runtime.queue.running, chat.runtime.queue.waiting) == (0, 0)
+        assert "show_lens" not in surface.names()
+        final = surface.view.final if surface.view else None
+        assert final is not None
+        assert await chat.runtime.store.lens_views(final.comparison_id) == []
+    await wait_until(lambda: ollama.active_streams == 0)
+    assert len(ollama.requests) == sent
 
 
 async def test_samples_run_inside_the_place_record_their_seeds_and_are_stored(
