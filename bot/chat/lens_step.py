@@ -81,6 +81,8 @@ BLIND_SHIFT = (
     "on comparisons that are not blind."
 )
 NO_ANSWER = "the instruct twin gave no complete answer to score."
+CLI_HINT = "the first position (no --at or --after) works with any template."
+CHAT_HINT = "the odds view works with any template."
 TIMED_OUT = "the model server did not give the probabilities within {seconds:g} s."
 INTERNAL = "twinbot hit an internal error; the operator log has the details."
 KINDS = {NextTokenView: NEXT_TOKEN, ShiftView: TOKEN_SHIFT, SamplesView: SAMPLES}
@@ -205,7 +207,8 @@ class LensStep:
         except TimeoutError:
             why = TIMED_OUT.format(seconds=self._timeout)
         except BackendError as exc:  # LensUnsupported among them: the server's own reason
-            why = redact(str(exc), self._request)
+            # The terminal's options mean nothing in a chat: name the chat's view instead.
+            why = redact(str(exc), self._request).replace(CLI_HINT, CHAT_HINT)
             self._runtime.metrics.errors.labels(exc.kind).inc()
         except Exception:
             log.exception("comparison #%d: the lens failed %s", final.comparison_id, self._where)

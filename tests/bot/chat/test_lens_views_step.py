@@ -212,6 +212,18 @@ async def test_a_gated_channel_gets_the_note_and_no_lens_request(
                    for r in ollama.requests if "messages" not in r.body)  # fmt: skip
 
 
+async def test_a_template_the_lens_cannot_write_out_gets_a_note_in_the_chats_words(
+    chat_settings: Callable[..., Settings], ollama: OllamaFake
+):
+    async with chat_service(chat_settings()) as chat:  # the fake's default: `{{ .Prompt }}`
+        surface = await chat.compare("hi", lens=SHIFT)
+        await chat.settled()
+        headline = lens_of(surface).headline
+        assert headline.startswith(f"Lens not shown: The chat template of `{INSTRUCT}` is not")
+        assert headline.endswith("the odds view works with any template.")
+        assert "--at" not in headline
+
+
 async def test_a_failed_instruct_side_leaves_nothing_to_score(
     chat_settings: Callable[..., Settings], ollama: OllamaFake
 ):
