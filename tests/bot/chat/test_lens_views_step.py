@@ -128,7 +128,11 @@ async def test_a_shutdown_stops_the_samples_and_sends_nothing_more(
         ollama.script(model, Script(tokens=[f"w{n} " for n in range(30)], delay=0.05))
     async with chat_service(chat_settings()) as chat:
         surface = await chat.compare("hi", lens=lens_ask("samples", 10))
-        await wait_until(lambda: len(ollama.requests) >= 3, within=20.0)  # a sample runs
+        # The final text shown, and a sample running (each takes 1.5 s).
+        await wait_until(
+            lambda: surface.view is not None and surface.view.final is not None, within=20.0
+        )
+        await wait_until(lambda: len(ollama.requests) >= 3, within=20.0)
         await asyncio.wait_for(chat.service.drain(0.0), 10)
         sent = len(ollama.requests)
         assert sent <= 2 + 4  # the comparison, then one sample a twin at a time
