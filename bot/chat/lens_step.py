@@ -83,7 +83,7 @@ BLIND_SHIFT = (
 NO_ANSWER = "the instruct twin gave no complete answer to score."
 CLI_HINT = "the first position (no --at or --after) works with any template."
 CHAT_HINT = "the odds view works with any template."
-TIMED_OUT = "the model server did not give the probabilities within {seconds:g} s."
+TIMED_OUT = "the model server did not give what the lens needs within {seconds:g} s."
 INTERNAL = "twinbot hit an internal error; the operator log has the details."
 KINDS = {NextTokenView: NEXT_TOKEN, ShiftView: TOKEN_SHIFT, SamplesView: SAMPLES}
 

@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 
 from bot.chat.command import MAX_CHAT_SAMPLES, LensAsk, LensKind, lens_ask
-from bot.chat.lens_step import BLIND_SHIFT, GATED, NO_ANSWER, SAMPLES_HEADLINE, SHIFT_HEADLINE
+from bot.chat.lens_step import (
+    BLIND_SHIFT,
+    GATED,
+    NO_ANSWER,
+    SAMPLES_HEADLINE,
+    SHIFT_HEADLINE,
+    TIMED_OUT,
+)
 from bot.chat.surface import LensShown
 from bot.config import Settings
 from bot.domain import Role, SafetyMode, SideStatus
@@ -226,6 +233,25 @@ async def test_a_template_the_lens_cannot_write_out_gets_a_note_in_the_chats_wor
         assert headline.startswith(f"Lens not shown: The chat template of `{INSTRUCT}` is not")
         assert headline.endswith("the odds view works with any template.")
         assert "--at" not in headline
+
+
+async def test_samples_past_the_total_timeout_are_a_note_and_give_the_place_back(
+    chat_settings: Callable[..., Settings], ollama: OllamaFake
+):
+    for model in (BASE, INSTRUCT):  # 5 tokens in 0.25 s: 20 samples a twin take 5 s
+        ollama.script(model, Script(tokens=[f"w{n} " for n in range(5)], delay=0.05))
+    settings = chat_settings(first_token_timeout=2.0, total_timeout=2.0)
+    async with chat_service(settings) as chat:
+        args = CompareArgs("hi", max_tokens=5)
+        surface = await chat.compare("hi", args=args, lens=lens_ask("samples", 20))
+        await chat.settled(20.0)
+        final = surface.view.final if surface.view else None
+        assert final is not None and final.base.status is SideStatus.DONE
+        assert lens_of(surface).headline == "Lens not shown: " + TIMED_OUT.format(seconds=2)
+        assert await chat.runtime.store.lens_views(final.comparison_id) == []
+        assert (chat.runtime.queue.running, chat.runtime.queue.waiting) == (0, 0)
+    assert len(ollama.requests) < 2 + 40  # stopped: not every sample was asked for
+    await wait_until(lambda: ollama.active_streams == 0)  # and the running ones were closed
 
 
 async def test_a_failed_instruct_side_leaves_nothing_to_score(
