@@ -16,7 +16,10 @@ from bot.errors import InputError
 
 CHAT_SAMPLES = 10  # generations per twin when `samples` is asked for without a count
 MAX_CHAT_SAMPLES = 20  # per twin: each is a whole answer, run inside the comparison's place
-__all__ = ["LensAsk", "LensKind", "lens_ask"]  # LensKind lives with the views it names
+# LensKind lives with the views it names (bot/engine/lens_record.py); the chat takes it here.
+__all__ = [
+    "CHAT_SAMPLES", "MAX_CHAT_SAMPLES", "ChatCommand", "LensAsk", "LensKind", "Parent", "lens_ask",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
