@@ -197,7 +197,7 @@ def shift_view(prompt: str, report: ShiftReport) -> RenderableType:
                 Text(show_token(token.token)),
                 token.rank_text,
                 base,
-                percent(token.instruct_probability),
+                "–" if token.instruct_probability is None else percent(token.instruct_probability),
             )
         parts.append(table)
     return Group(*parts)

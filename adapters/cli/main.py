@@ -23,7 +23,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.domain import CompareRequest, CompareSnapshot, Requester, SideStatus
 from bot.engine.compare import QuietView
 from bot.engine.demos import Demo, find_demo, load_demos
-from bot.engine.lens_record import NextTokenView
+from bot.engine.lens_record import StoredLens
 from bot.engine.pull import add_pull_command, run_pull_command
 from bot.engine.requests import build_request
 from bot.errors import BackendError, InputError, TwinbotError
@@ -200,7 +200,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--pair", help="model pair (default: TWINBOT_DEFAULT_PAIR)")
     demo.add_argument("--report", metavar="FILE.html", help="run every experiment, write a page")
     demo.add_argument(
-        "--lens", action="store_true", help="with --report: each twin's next-token bars too"
+        "--lens",
+        nargs="?",
+        const="odds",
+        choices=("odds", "shift", "samples"),
+        help="with --report: a lens view of each experiment too (alone: the next-token bars)",
     )
 
     run = commands.add_parser("run", help="run the chat bot on a platform")
@@ -336,19 +340,22 @@ def _demo_request(
 
 
 async def _demo_lens(
-    runtime: Runtime, request: CompareRequest, final: CompareSnapshot
-) -> tuple[NextTokenView | None, str | None]:
+    runtime: Runtime, final: CompareSnapshot, view: str
+) -> tuple[StoredLens, str | None]:
     """The lens for a report: measured, stored with the comparison, and read back from the store
     (what the page shows is what is kept); or why there is none."""
-    from bot.engine.lens_record import record_next_token, stored_next_token
+    from bot.chat.command import CHAT_SAMPLES
+    from bot.chat.lens_step import SHIFT_CHAT_TOKENS
+    from bot.engine.lens_record import LensKind, record_view
 
     try:
-        await record_next_token(
-            runtime.backend, runtime.store, request, final.comparison_id, REPORT_LENS_TOP_K
-        )
+        stored = await record_view(
+            runtime.backend, runtime.store, final, LensKind(view), top_k=REPORT_LENS_TOP_K,
+            samples=CHAT_SAMPLES, shift_tokens=SHIFT_CHAT_TOKENS,
+        )  # fmt: skip
     except BackendError as exc:
-        return None, str(exc)
-    return await stored_next_token(runtime.store, final.comparison_id), None
+        return StoredLens(), str(exc)
+    return stored, None
 
 
 async def _demo(settings: Settings, args: argparse.Namespace, console: Console) -> int:
@@ -367,9 +374,15 @@ async def _demo(settings: Settings, args: argparse.Namespace, console: Console) 
                     request.prompt, request.pair.name, request.framing.name
                 )
                 lens, note = (
-                    await _demo_lens(runtime, request, final) if args.lens else (None, None)
+                    await _demo_lens(runtime, final, args.lens)
+                    if args.lens
+                    else (StoredLens(), None)
                 )
-                results.append(DemoResult(demo, final, tallies, lens, note))
+                results.append(
+                    DemoResult(
+                        demo, final, tallies, lens.next_token, note, lens.shift, lens.samples
+                    )
+                )
             page = render_report(results, results[0].snapshot.request.pair.name)
             await asyncio.to_thread(report.write_text, page, encoding="utf-8")
             console.print(f"report written to {args.report}", markup=False, highlight=False)

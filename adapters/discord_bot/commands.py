@@ -21,9 +21,11 @@ from adapters.discord_bot.safety_texts import MODE_HELP
 from adapters.discord_bot.surfaces import NO_MENTIONS
 from adapters.discord_bot.texts import CONTENT_MAX, clip
 from bot.chat.admission import RESTARTING
+from bot.chat.command import MAX_CHAT_SAMPLES, LensAsk, LensKind, lens_ask
 from bot.domain import BackendKind, SafetyMode
 from bot.engine.backend import canonical_tag
 from bot.engine.inline_options import CompareArgs
+from bot.errors import InputError
 from bot.ops.doctor import pull_status
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,15 @@ async def restarting(ctx: BotContext, interaction: discord.Interaction[Any]) -> 
     return True
 
 
+LENS_HELP = {
+    LensKind.ODDS: "each twin's odds for its first token, as bars",
+    LensKind.SHIFT: "the instruct answer's tokens ranked by the base twin",
+    LensKind.SAMPLES: "more answers a twin: histogram, entropy, distance from uniform",
+}
+LENS_CHOICES = [
+    app_commands.Choice(name=f"{kind.value}: {LENS_HELP[kind]}", value=kind.value)
+    for kind in LensKind
+]
 SAFETY_CHOICES = [
     app_commands.Choice(name=f"{m}: {MODE_HELP[m]}", value=m.value) for m in SafetyMode
 ]
@@ -96,8 +107,11 @@ def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
         seed="Sampling seed, the same on both sides",
         blind="Show the sides as A and B, names hidden until someone votes",
         demo="A classic experiment: its own prompt, framing and settings, with what to look for",
-        lens="Also show where each twin puts its probability for its first token, as bars",
+        lens="Also show a lens view after the outputs: odds, token shift, or samples",
+        samples=f"With the samples lens: answers a twin (2 to {MAX_CHAT_SAMPLES}; it alone means "
+        "samples)",
     )
+    @app_commands.choices(lens=LENS_CHOICES)
     async def compare(
         interaction: discord.Interaction[Any],
         prompt: app_commands.Range[str, 1, 6000] | None = None,
@@ -108,11 +122,21 @@ def register(tree: app_commands.CommandTree[Any], ctx: BotContext) -> None:
         seed: app_commands.Range[int, 0, 2**31 - 1] | None = None,
         blind: bool | None = None,
         demo: str | None = None,
-        lens: bool = False,
+        lens: app_commands.Choice[str] | None = None,
+        samples: app_commands.Range[int, 2, MAX_CHAT_SAMPLES] | None = None,
     ) -> None:
         args = CompareArgs(prompt or "", pair, framing, max_tokens, temperature, seed)
-        command = chat_command(ctx, interaction, args, blind, demo, lens)
-        await ctx.chat.compare(command, InteractionSurface(ctx, interaction))
+        surface = InteractionSurface(ctx, interaction)
+        asked: LensAsk | None = None
+        if lens is not None or samples is not None:
+            try:
+                asked = lens_ask(lens.value if lens is not None else None, samples)
+            except InputError as exc:
+                log.info("%s refused (bad lens): %s", context_line(interaction, "compare"), exc)
+                await surface.refuse(str(exc))
+                return
+        command = chat_command(ctx, interaction, args, blind, demo, asked)
+        await ctx.chat.compare(command, surface)
 
     @compare.autocomplete("demo")
     async def demo_choices(interaction: discord.Interaction[Any], current: str) -> Choices:

@@ -21,7 +21,7 @@ from adapters.discord_bot.parent import ParentMessage
 from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM, to_embed
 from adapters.discord_bot.view import ThreadView
 from adapters.discord_bot.votes import SEED_EMOJI
-from bot.chat.command import ChatCommand, Parent
+from bot.chat.command import ChatCommand, LensAsk, Parent
 from bot.chat.surface import LensShown, MessageBook
 from bot.domain import Requester
 from bot.engine.compare import CompareView
@@ -42,7 +42,7 @@ def chat_command(
     args: CompareArgs,
     blind: bool | None,
     demo: str | None,
-    lens: bool = False,
+    lens: LensAsk | None = None,
 ) -> ChatCommand:
     user = interaction.user
     requester = Requester(

@@ -1,5 +1,6 @@
 """What Slack's one line of command text means beyond `bot.engine.inline_options`: subcommands,
-the `--blind` and `--lens` flags, and `/leaderboard`'s filters.
+the `--blind` and `--lens[=odds|shift|samples]` flags, `--samples N`, and `/leaderboard`'s
+filters.
 
 `/compare demo …` and `/compare safety …` are subcommands when that word comes first, as
 `help` is; `/compare -- demo day was fun` sends the words as a prompt. `--blind` is a flag
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from adapters.slack_app.mrkdwn import command_text
+from bot.chat.command import MAX_CHAT_SAMPLES, LensAsk, lens_ask
 from bot.engine.inline_options import usage
 from bot.errors import InputError
 
@@ -22,13 +24,14 @@ _OPTION = re.compile(_DASH + r"(\S*)")
 _WORD = re.compile(r"\S+")
 _BLIND = "blind"
 _NO_BLIND = "no-blind"  # opts out where blind is the channel's default
-_LENS = "lens"
+_LENS = "lens"  # alone (the odds) or `--lens=odds|shift|samples`
+_SAMPLES = "samples"  # --samples N: the samples lens, N answers a twin
 # Options of the core parser that take a value (their value word is skipped when scanning).
 _VALUED = {"pair", "framing", "max-tokens", "temperature", "seed"}
 
 COMPARE_HINT = (
-    "[--blind|--no-blind] [--lens] [--pair NAME] [--framing NAME] [--max-tokens N] "
-    "[--temperature T] [--seed S] [--] PROMPT"
+    "[--blind|--no-blind] [--lens[=odds|shift|samples]] [--samples N] [--pair NAME] "
+    "[--framing NAME] [--max-tokens N] [--temperature T] [--seed S] [--] PROMPT"
 )
 LEADERBOARD_HINT = "[--channel #CHANNEL] [--pair NAME] [--since 7d] [--all-votes]"
 
@@ -48,30 +51,44 @@ def subcommand(text: str) -> tuple[str, str] | None:
 @dataclass(frozen=True, slots=True)
 class Flags:
     blind: bool | None = None  # --blind (True), --no-blind (False), or neither
-    lens: bool = False  # --lens: the next-token lens after the outputs
+    lens: LensAsk | None = None  # --lens[=VIEW] / --samples N: a lens view after the outputs
 
 
 def take_flags(text: str) -> tuple[Flags, str]:
-    """Take `--blind`, `--no-blind` and `--lens` out of the leading options: (the flags, the
-    text without them). The prompt, after the options, is left exactly as typed."""
+    """Take `--blind`, `--no-blind`, `--lens[=VIEW]` and `--samples N` out of the leading
+    options: (the flags, the text without them). The prompt, after the options, is left
+    exactly as typed."""
     blind: bool | None = None
-    lens = False
+    lens: str | None = None
+    samples: str | None = None
+    asked = False
     kept, rest = "", text
     while True:
         stripped = rest.lstrip()
         match = _OPTION.match(stripped)
         if match is None or not match.group(1):
             break  # the prompt (or a bare `--` before it) starts here
-        name, has_equals, _ = match.group(1).partition("=")
+        name, has_equals, value = match.group(1).partition("=")
         name = name.lower().replace("_", "-")
-        if name in (_BLIND, _NO_BLIND, _LENS):
+        if name == _LENS:
+            asked, lens = True, value if has_equals else lens
+            rest = stripped[match.end() :]
+            continue
+        if name in (_BLIND, _NO_BLIND):
             if has_equals:
                 raise InputError(f"`--{name}` takes no value: put it alone.\n{slack_usage()}")
-            if name == _LENS:
-                lens = True
-            else:
-                blind = name == _BLIND
+            blind = name == _BLIND
             rest = stripped[match.end() :]
+            continue
+        if name == _SAMPLES:
+            end = match.end()
+            if not has_equals:
+                after = stripped[end:]
+                word = _WORD.match(after, len(after) - len(after.lstrip()))
+                value = word.group() if word is not None else ""
+                end += word.end() if word is not None else 0
+            asked, samples = True, value
+            rest = stripped[end:]
             continue
         if name not in _VALUED:
             break  # `--help` or an unknown option: the core parser answers it
@@ -84,7 +101,22 @@ def take_flags(text: str) -> tuple[Flags, str]:
             end += value.end()
         kept += rest[: len(rest) - len(stripped)] + stripped[:end]
         rest = stripped[end:]
-    return Flags(blind, lens), kept + rest
+    return Flags(blind, _lens(lens, samples) if asked else None), kept + rest
+
+
+def _lens(view: str | None, samples: str | None) -> LensAsk:
+    count = None
+    if samples is not None:
+        if not samples.isdecimal():
+            raise InputError(
+                f"`--samples` takes a number of answers a twin, 2 to {MAX_CHAT_SAMPLES}.\n"
+                f"{slack_usage()}"
+            )
+        count = int(samples)
+    try:
+        return lens_ask(view or None, count)
+    except InputError as exc:
+        raise InputError(f"{exc}\n{slack_usage()}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +199,11 @@ def slack_help(core_help: str) -> str:
             "`--blind` shows the outputs as A and B in random order; the names are revealed "
             "after the first vote.",
             "`--lens` also shows where each twin puts its probability for the first token of "
-            "its answer, as bars in the thread (two one-token requests more).",
+            "its answer, as bars in the thread (two one-token requests more); "
+            "`--lens=shift` ranks each token of the instruct answer under the base twin "
+            "(one request a token); `--lens=samples` (or `--samples N`, 2 to "
+            f"{MAX_CHAT_SAMPLES}, default 10) asks each twin N more times and shows the "
+            "histogram of their answers, its entropy and its distance from uniform.",
             "`/compare demo` lists the classic experiments; `/compare demo NAME` runs one.",
             "`/compare safety` shows how this channel treats flagged output; admins change it "
             "with `/compare safety off|label|spoiler|withhold`.",

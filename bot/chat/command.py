@@ -11,6 +11,39 @@ from dataclasses import dataclass
 from bot.domain import CompareRequest, Requester, SafetyMode, SafetyNote
 from bot.engine.demos import Demo
 from bot.engine.inline_options import CompareArgs
+from bot.engine.lens_record import LensKind
+from bot.errors import InputError
+
+CHAT_SAMPLES = 10  # generations per twin when `samples` is asked for without a count
+MAX_CHAT_SAMPLES = 20  # per twin: each is a whole answer, run inside the comparison's place
+# LensKind lives with the views it names (bot/engine/lens_record.py); the chat takes it here.
+__all__ = [
+    "CHAT_SAMPLES", "MAX_CHAT_SAMPLES", "ChatCommand", "LensAsk", "LensKind", "Parent", "lens_ask",
+]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class LensAsk:
+    kind: LensKind = LensKind.ODDS
+    samples: int = CHAT_SAMPLES  # generations per twin, for SAMPLES
+
+
+def lens_ask(kind: str | None, samples: int | None = None) -> LensAsk:
+    """The view a platform's words name: `odds` (the default), `shift` or `samples`; a count
+    alone means samples. InputError (a short sentence for the user) for anything else."""
+    if kind is None and samples is None:
+        return LensAsk()
+    try:
+        chosen = LensKind((kind or LensKind.SAMPLES.value).strip().lower())
+    except ValueError:
+        names = ", ".join(k.value for k in LensKind)
+        raise InputError(f"The lens shows one of: {names} (not `{kind}`).") from None
+    if samples is not None and chosen is not LensKind.SAMPLES:
+        raise InputError("A sample count goes with the `samples` lens only.")
+    count = CHAT_SAMPLES if samples is None else samples
+    if not 2 <= count <= MAX_CHAT_SAMPLES:
+        raise InputError(f"The lens runs between 2 and {MAX_CHAT_SAMPLES} samples a twin.")
+    return LensAsk(chosen, count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +61,7 @@ class ChatCommand:
     places: tuple[str, ...] = ()
     nsfw: bool = False  # the channel is marked age-restricted (its own safety default)
     in_server: bool = True  # False for a direct message: twinbot runs in servers only
-    lens: bool = False  # also show both twins' next-token probabilities (bot/chat/lens_step.py)
+    lens: LensAsk | None = None  # a lens view after the outputs (bot/chat/lens_step.py)
 
     @property
     def home(self) -> str:

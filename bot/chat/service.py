@@ -224,17 +224,20 @@ class _Run:
         created = datetime.now(UTC)
         lens = None
         on_generated = admitted.place.release
-        if self._command.lens:
+        if self._command.lens is not None:
             where = self._command.context()
-            lens = LensStep(service.runtime, admitted.request, self._parent.mode, where)
+            lens = LensStep(
+                service.runtime, admitted.request, self._command.lens, self._parent.mode, where
+            )
             on_generated = lens.on_generated(admitted.place.release)
         try:
             # The place is the model server's: it is given back once both models are done (and
             # the lens, if asked for), not when the last edit lands (Slack's final edits may
             # wait for Tier 3 slots).
+            shown = service.gate(view, self._parent.mode)
             final = await compare.run(
                 admitted.request,
-                service.gate(view, self._parent.mode),
+                lens.watching(shown) if lens is not None else shown,
                 journal,
                 on_generated=on_generated,
             )

@@ -15,6 +15,7 @@ served by vLLM the base twin scores the whole answer in one call (lens_shift_vll
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,7 @@ class TokenShift:
     # Under the base twin: None when beyond the 20 Ollama lists (vLLM gives every rank).
     rank: int | None
     base_probability: float | None  # None when the rank is unknown
-    instruct_probability: float
+    instruct_probability: float | None  # None when scoring an answer already given
 
     @property
     def kind(self) -> ShiftKind:
@@ -139,24 +140,74 @@ async def token_shift(
     )
 
 
-async def _score(link: OllamaLink, pair: ModelPair, seen: str, entry: Any) -> TokenShift:
-    """Where the base twin, reading `seen`, ranks the instruct twin's next token."""
+async def _next_alternatives(link: OllamaLink, pair: ModelPair, seen: str) -> Any:
+    """The base twin's next token after `seen`, with its 20 likeliest alternatives."""
     reply = await link.call(
         pair.base,
         lambda: link.client.generate(
-            model=pair.base,
-            prompt=seen,
-            raw=True,
-            stream=False,
-            logprobs=True,
-            top_logprobs=MAX_TOP_K,
-            options=base_options(pair, 1),
+            model=pair.base, prompt=seen, raw=True, stream=False, logprobs=True,
+            top_logprobs=MAX_TOP_K, options=base_options(pair, 1),
         ),
-    )
+    )  # fmt: skip
     [first, *_] = check_logprobs(reply, pair.base, link.host)
+    return first
+
+
+async def _score(link: OllamaLink, pair: ModelPair, seen: str, entry: Any) -> TokenShift:
+    """Where the base twin, reading `seen`, ranks the instruct twin's next token."""
+    first = await _next_alternatives(link, pair, seen)
     token = str(entry.token)
     rank, probability = rank_of(token, first.top_logprobs or [first])
     return TokenShift(token, rank, probability, _exp(entry.logprob))
+
+
+# Where an answer's next token most likely ends when the base twin lists no alternative that
+# starts it (a rank beyond 20): a word with its leading space, one mark, or a run of spaces.
+_PIECE = re.compile(r" ?\w+| ?[^\w\s]|\s+")
+
+
+async def score_answer(
+    backend: LensBackend,
+    pair: ModelPair,
+    prompt: str,
+    answer: str,
+    *,
+    max_tokens: int = DEFAULT_SHIFT_TOKENS,
+) -> ShiftReport:
+    """Token shift for an answer the instruct twin already gave (a chat comparison's): only
+    the base twin is asked, one request per token. Ollama has no tokenizer endpoint, so the
+    answer's tokens are found while scoring: at each position the token is the longest of the
+    base twin's 20 alternatives that the rest of the answer starts with (the twins share a
+    tokenizer, so the instruct twin's token is among them unless it ranks beyond 20; then the
+    next word or mark is taken as the token). The instruct twin's own probabilities are not
+    known (None)."""
+    check_shift_tokens(max_tokens)
+    if not answer:
+        raise LensEndedEarly(f"`{pair.instruct}` gave no answer: there is nothing to score.")
+    if pair.backend is BackendKind.OPENAI:
+        from bot.engine.lens_shift_vllm import vllm_score_answer
+
+        rows, capped = await vllm_score_answer(pair, prompt, answer, max_tokens)
+        shifts = tuple(TokenShift(*row) for row in rows)
+        return ShiftReport(pair.base, pair.instruct, shifts, capped, requests=3)
+    link = OllamaLink.of(backend)
+    seen = await chat_text(link, pair.instruct, prompt)
+    rest, scored = answer, list[TokenShift]()
+    while rest and len(scored) < max_tokens:
+        first = await _next_alternatives(link, pair, seen)
+        alternatives = first.top_logprobs or [first]
+        starts = [str(a.token) for a in alternatives if str(a.token) and rest.startswith(a.token)]
+        if starts:
+            token = max(starts, key=len)
+            rank, probability = rank_of(token, alternatives)
+        else:
+            found = _PIECE.match(rest)
+            token, rank, probability = (found.group() if found else rest[0]), None, None
+        scored.append(TokenShift(token, rank, probability, None))
+        seen, rest = seen + token, rest[len(token) :]
+    return ShiftReport(
+        pair.base, pair.instruct, tuple(scored), bool(rest), requests=1 + len(scored)
+    )
 
 
 def rank_of(token: str, alternatives: Sequence[Any]) -> tuple[int | None, float | None]:

@@ -25,6 +25,7 @@ from bot.engine.openai_backend import ServerUnreachable, api_key_from_env, error
 from bot.errors import BackendError, BackendStreamError
 
 TOKEN_ID = "token_id:"
+Row = tuple[str, int | None, float | None, float | None]  # token, base rank and p, instruct p
 REQUEST_SECONDS = 120.0  # each of the three calls; the scoring reads the whole answer at once
 
 
@@ -34,9 +35,7 @@ def _root(endpoint: str) -> str:
     return endpoint.removesuffix("/v1")
 
 
-async def vllm_token_shift(
-    pair: ModelPair, prompt: str, max_tokens: int
-) -> tuple[list[tuple[str, int | None, float | None, float]], bool]:
+async def vllm_token_shift(pair: ModelPair, prompt: str, max_tokens: int) -> tuple[list[Row], bool]:
     """(token, base rank, base probability, instruct probability) per answer token, and
     whether the answer was capped."""
     import math
@@ -76,6 +75,55 @@ async def vllm_token_shift(
             {"model": pair.base, "prompt": asked + ids, "max_tokens": 1, "temperature": 0,
              "prompt_logprobs": MAX_TOP_K},
         )  # fmt: skip
+    rows = _rows(scored, pair, base_url, asked, ids, [math.exp(lp) for lp in instruct_logprobs])
+    return rows, choice.get("finish_reason") == "length"
+
+
+async def vllm_score_answer(
+    pair: ModelPair, prompt: str, answer: str, max_tokens: int
+) -> tuple[list[Row], bool]:
+    """An answer the instruct twin already gave, scored by the base twin: its chat input and the
+    answer tokenized by the instruct server (`/tokenize`, twice), then one scoring call. The
+    instruct twin's own probabilities are not asked for (None)."""
+    instruct_url = pair.endpoint(Role.INSTRUCT) or ""
+    base_url = pair.endpoint(Role.BASE) or ""
+    key = api_key_from_env(pair.api_key_env)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    tokenize = f"{_root(instruct_url)}/tokenize"
+    async with httpx.AsyncClient(headers=headers, timeout=REQUEST_SECONDS) as http:
+        tokenized = await _post(
+            http, tokenize, pair.instruct,
+            {"model": pair.instruct, "messages": [{"role": "user", "content": prompt}],
+             "add_generation_prompt": True},
+        )  # fmt: skip
+        asked = [int(t) for t in tokenized.get("tokens") or []]
+        pieces = await _post(
+            http, tokenize, pair.instruct,
+            {"model": pair.instruct, "prompt": answer, "add_special_tokens": False},
+        )  # fmt: skip
+        ids = [int(t) for t in pieces.get("tokens") or []]
+        capped, ids = len(ids) > max_tokens, ids[:max_tokens]
+        if not ids:
+            raise LensEndedEarly(f"`{pair.instruct}` gave no answer: there is nothing to score.")
+        scored = await _post(
+            http, f"{base_url.rstrip('/')}/completions", pair.base,
+            {"model": pair.base, "prompt": asked + ids, "max_tokens": 1, "temperature": 0,
+             "prompt_logprobs": MAX_TOP_K},
+        )  # fmt: skip
+    return _rows(scored, pair, base_url, asked, ids, [None] * len(ids)), capped
+
+
+def _rows(
+    scored: Any,
+    pair: ModelPair,
+    base_url: str,
+    asked: list[int],
+    ids: list[int],
+    instruct: list[float | None],
+) -> list[Row]:
+    """Each answer token's rank and probability in the base twin's `prompt_logprobs`."""
+    import math
+
     [base_choice] = scored.get("choices") or [{}]
     positions = base_choice.get("prompt_logprobs")
     if not isinstance(positions, list) or len(positions) != len(asked) + len(ids):
@@ -83,7 +131,7 @@ async def vllm_token_shift(
             f"The server at {base_url} returned no `prompt_logprobs` for `{pair.base}`: the "
             "token shift on an OpenAI-compatible pair needs vLLM's prompt logprobs."
         )
-    rows: list[tuple[str, int | None, float | None, float]] = []
+    rows: list[Row] = []
     for offset, token_id in enumerate(ids):
         entry = (positions[len(asked) + offset] or {}).get(str(token_id)) or {}
         rank = entry.get("rank")
@@ -93,10 +141,10 @@ async def vllm_token_shift(
                 str(entry.get("decoded_token") or ""),
                 int(rank) if rank is not None else None,
                 math.exp(float(logprob)) if logprob is not None else None,
-                math.exp(instruct_logprobs[offset]) if offset < len(instruct_logprobs) else 0.0,
+                instruct[offset] if offset < len(instruct) else 0.0,
             )
         )
-    return rows, choice.get("finish_reason") == "length"
+    return rows
 
 
 async def _post(http: httpx.AsyncClient, url: str, model: str, body: dict[str, Any]) -> Any:

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 
 from bot.domain import CompareRequest, CompareSnapshot, Role, SideSnapshot
 from bot.engine.demos import Demo
-from bot.engine.lens_record import NextTokenView
+from bot.engine.lens_record import NextTokenView, SamplesView, ShiftView
+from bot.engine.lens_shift import ShiftKind
 from bot.text.lens_picture import ROLE_COLOURS, ROLE_TITLES, percent, token_label
+from bot.text.lens_views import histogram_rows, seeds_line, shift_shares, stats_lines
 from bot.text.render import ROLE_BLURBS, framed_preview, side_title, stats_line
 from bot.text.visible import control_pieces
 from bot.votes.mapping import Choice
@@ -45,6 +47,12 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin: 2rem 0 .3rem; }
 .bars .track { background: #f0f0f0; height: .9rem; border-radius: 2px; }
 .bars .bar { height: 100%; border-radius: 2px; print-color-adjust: exact; }
 .bars .share { text-align: right; color: #555; }
+.shift { white-space: pre-wrap; overflow-wrap: anywhere; background: #fafafa;
+  padding: .5rem .8rem; font-family: monospace; border-radius: 4px; }
+.shift .marginal { background: #f6c945; print-color-adjust: exact; }
+.shift .shifted { background: #e15759; color: #fff; print-color-adjust: exact; }
+.shifted-list td { padding: 0 .6rem 0 0; font-size: .9rem; }
+.shifted-list td.n { text-align: right; }
 section { break-inside: avoid; }
 @media print { body { margin: 0; max-width: none; } .sides { gap: .5rem; } }
 """
@@ -66,6 +74,8 @@ class DemoResult:
     tallies: Mapping[Choice, int]
     lens: NextTokenView | None = None  # as stored with the comparison
     lens_note: str | None = None  # why there is no lens, when one was asked for
+    shift: ShiftView | None = None  # the token shift stored with it (a chat's `lens: shift`)
+    samples: SamplesView | None = None  # the samples stored with it
 
 
 def _bars(view: NextTokenView, role: Role) -> str:
@@ -84,19 +94,89 @@ def _bars(view: NextTokenView, role: Role) -> str:
     return f'<div><h3>{html.escape(title)}</h3><div class="bars">{rows}</div></div>'
 
 
+def _cost(view: NextTokenView | ShiftView | SamplesView) -> str:
+    cost = f"{view.requests} requests"
+    return cost + (f", {view.seconds:.2f} s" if view.seconds is not None else "")
+
+
 def _lens(result: DemoResult) -> str:
     if result.lens_note:
         return f'<p class="lens stats">Lens not shown: {_text(result.lens_note)}</p>'
+    parts = [_shift(result.shift), _samples(result.samples)]
     view = result.lens
+    if view is not None:
+        parts.insert(
+            0,
+            '<div class="lens"><p class="explain">The lens: where each twin puts its probability '
+            f"for the first token of its answer (top {view.top_k}; {_cost(view)}).</p>"
+            f'<div class="sides">{_bars(view, Role.BASE)}{_bars(view, Role.INSTRUCT)}</div></div>',
+        )
+    return "".join(parts)
+
+
+def _shift(view: ShiftView | None) -> str:
+    """The instruct answer with marginal tokens on yellow and shifted ones on red (each with its
+    base rank as a tooltip), the shares, and the most shifted tokens."""
     if view is None:
         return ""
-    cost = f"{view.requests} requests"
-    if view.seconds is not None:
-        cost += f", {view.seconds:.2f} s"
+    report = view.report
+    spans = []
+    for token in report.tokens:
+        text = _text(token.token)
+        if token.kind is ShiftKind.UNSHIFTED:
+            spans.append(text)
+        else:
+            title = html.escape(f"base rank {token.rank_text}", quote=True)
+            spans.append(f'<span class="{token.kind.value}" title="{title}">{text}</span>')
+    rows = "".join(
+        f"<tr><td>{html.escape(token_label(t.token, limit=40))}</td>"
+        f'<td class="n">{t.rank_text}</td>'
+        f'<td class="n">{percent(t.base_probability) if t.base_probability is not None else "–"}'
+        "</td></tr>"
+        for t in report.most_shifted()
+    )
+    table = (
+        '<table class="shifted-list"><tr><th>most shifted</th><th>base rank</th><th>base p</th>'
+        f"</tr>{rows}</table>"
+        if rows
+        else ""
+    )
     return (
-        '<div class="lens"><p class="explain">The lens: where each twin puts its probability '
-        f"for the first token of its answer (top {view.top_k}; {cost}).</p>"
-        f'<div class="sides">{_bars(view, Role.BASE)}{_bars(view, Role.INSTRUCT)}</div></div>'
+        '<div class="lens"><p class="explain">Token shift: each token of '
+        f"{html.escape(report.instruct_model)}'s answer ranked by {html.escape(report.base_model)}"
+        " reading the same text (rank 1 unshifted, 2–3 marginal on yellow, beyond shifted on "
+        f"red; {_cost(view)}).</p>"
+        f'<div class="shift">{"".join(spans)}</div>'
+        f'<p class="stats">{html.escape(shift_shares(report))}</p>{table}</div>'
+    )
+
+
+def _samples(view: SamplesView | None) -> str:
+    if view is None:
+        return ""
+    run = view.run
+    sides = []
+    for role in (Role.BASE, Role.INSTRUCT):
+        side = run.sides[role]
+        shown, more = histogram_rows(side.stats)
+        total = side.stats.total or 1
+        rows = "".join(
+            f'<span class="token">{html.escape(token_label(value, limit=40))}</span>'
+            f'<span class="track"><span class="bar" style="display:block;'
+            f'width:{count / total * 100:.1f}%;background:{ROLE_COLOURS[role]}"></span></span>'
+            f'<span class="share">{count}</span>'
+            for value, count in shown
+        )
+        lines = stats_lines(side.stats) + ([f"… {more} more"] if more else [])
+        sides.append(
+            f"<div><h3>{html.escape(f'{ROLE_TITLES[role]} · {side.model}')}</h3>"
+            f'<div class="bars">{rows}</div>'
+            f'<p class="stats">{"<br>".join(html.escape(line) for line in lines)}</p></div>'
+        )
+    return (
+        f'<div class="lens"><p class="explain">Samples: {len(run.seeds)} answers a twin, counted '
+        f"by their first line ({html.escape(seeds_line(run))}; {_cost(view)}).</p>"
+        f'<div class="sides">{"".join(sides)}</div></div>'
     )
 
 

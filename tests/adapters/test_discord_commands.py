@@ -52,8 +52,11 @@ async def test_commands_sync_globally_with_no_privileged_intent(
             ("seed", 4, False),
             ("blind", 5, False),
             ("demo", 3, False),
-            ("lens", 5, False),
+            ("lens", 3, False),
+            ("samples", 4, False),
         ]
+        assert [c["value"] for c in compare["lens"]["choices"]] == ["odds", "shift", "samples"]
+        assert (compare["samples"]["min_value"], compare["samples"]["max_value"]) == (2, 20)
         assert all(compare[name]["autocomplete"] for name in ("pair", "framing", "demo"))
         assert (compare["max_tokens"]["min_value"], compare["max_tokens"]["max_value"]) == (
             1,

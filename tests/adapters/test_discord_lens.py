@@ -15,7 +15,8 @@ from tests.adapters.discord_harness import Bot, assert_no_pings, discord_bot, se
 from adapters.discord_bot.lens_message import lens_text
 from bot.chat.surface import LensShown
 from bot.config import Settings
-from bot.engine.lens_record import NEXT_TOKEN
+from bot.engine.lens_record import NEXT_TOKEN, stored_views
+from tests.bot.lens_toys import PROMPT, script_twins
 from tests.conftest import SMALL_PAIR
 from tests.fakes.discord_fake import InteractionRecord, RecordedRequest
 from tests.fakes.ollama_fake import OllamaFake
@@ -52,7 +53,7 @@ async def test_compare_with_lens_attaches_the_picture_in_the_thread_and_stores_i
 ):
     script_digits(ollama, "@everyone")
     async with discord_bot(bot_settings()) as bot:
-        rec = await bot.compare("Pick a number from 1 to 10:", lens=True)
+        rec = await bot.compare("Pick a number from 1 to 10:", lens="odds")
         await bot.settled()
         *outputs, lens = thread_posts(bot, rec)
         assert outputs and all(not r.files for r in outputs)  # the outputs come first
@@ -72,7 +73,7 @@ async def test_an_ollama_without_logprobs_gets_a_note_and_the_comparison_complet
 ):
     ollama.serves_logprobs = False
     async with discord_bot(bot_settings()) as bot:
-        rec = await bot.compare("hi", lens=True)
+        rec = await bot.compare("hi", lens="odds")
         await bot.settled()
         note = bot.outputs(rec)[-1]
         # The server's URL shown, without a preview.
@@ -101,7 +102,7 @@ async def test_without_attach_files_the_bars_come_as_text(
     script_digits(ollama, "@everyone")
     async with discord_bot(bot_settings()) as bot:
         bot.fake.deny_attachments = True
-        rec = await bot.compare("Pick a number", lens=True)
+        rec = await bot.compare("Pick a number", lens="odds")
         await bot.settled()
         lens = bot.outputs(rec)[-1]
         head, block = lens.content.split("\n", 1)
@@ -112,3 +113,55 @@ async def test_without_attach_files_the_bars_come_as_text(
         assert len(refused) == 1 and refused[0].status == 403
         assert_no_pings(bot.fake)
         assert len(await bot.runtime.store.lens_views(await comparison_id(bot, rec))) == 1
+
+
+# --- the token shift and the samples (the lens choice and the samples count) -----------------
+
+
+async def test_the_shift_choice_attaches_the_marked_answer_and_stores_it(
+    bot_settings: Callable[..., Settings], ollama: OllamaFake
+):
+    script_twins(ollama)
+    async with discord_bot(bot_settings()) as bot:
+        rec = await bot.compare(PROMPT, lens="shift", temperature=0.0)
+        await bot.settled()
+        *outputs, lens = thread_posts(bot, rec)
+        assert outputs and all(not r.files for r in outputs)
+        [(name, data)] = lens.files.items()
+        assert name == "twinbot-shift.png" and data.startswith(PNG)
+        [attachment] = lens.json["attachments"]
+        assert attachment["description"].startswith("Token shift: unshifted 33.3%")
+        assert lens.json["content"].startswith("Token shift: each token of the instruct")
+        assert_no_pings(bot.fake)
+        stored = await stored_views(bot.runtime.store, await comparison_id(bot, rec))
+        assert stored.shift is not None and stored.shift.requests == 4
+        assert [t.rank for t in stored.shift.report.tokens] == [3, 1, None]
+
+
+async def test_a_samples_count_alone_runs_the_samples_and_falls_back_to_text(
+    bot_settings: Callable[..., Settings], ollama: OllamaFake
+):
+    script_twins(ollama)
+    async with discord_bot(bot_settings()) as bot:
+        bot.fake.deny_attachments = True
+        rec = await bot.compare(PROMPT, samples=3, seed=7, temperature=1.0)
+        await bot.settled()
+        lens = bot.outputs(rec)[-1]
+        head, block = lens.content.split("\n", 1)
+        assert head.startswith("Samples: 3 more answers a twin")
+        assert block.startswith("```text\n") and block.endswith("\n```")
+        assert f"Base · {BASE}" in block and "entropy" in block and "seeds 7–9" in block
+        assert_no_pings(bot.fake)
+        stored = await stored_views(bot.runtime.store, await comparison_id(bot, rec))
+        assert stored.samples is not None and stored.samples.run.seeds == (7, 8, 9)
+
+
+async def test_a_count_with_another_view_is_refused_before_anything_runs(
+    bot_settings: Callable[..., Settings], ollama: OllamaFake
+):
+    async with discord_bot(bot_settings()) as bot:
+        rec = await bot.compare("hi", lens="odds", samples=3)
+        assert rec.response_data is not None
+        assert rec.response_data["content"] == "A sample count goes with the `samples` lens only."
+        assert rec.response_data["flags"] & 64  # ephemeral: only the requester sees it
+    assert ollama.requests == []

@@ -160,7 +160,8 @@ async def test_socket_mode_refusals_are_the_ack_payload(settings: Settings):
         )
         assert ack.payload == {
             "text": "`--seed` takes a whole number, like `--seed 42` (got `x`).\n"
-            "Usage: `/compare [--blind|--no-blind] [--lens] [--pair NAME] [--framing NAME] "
+            "Usage: `/compare [--blind|--no-blind] [--lens[=odds|shift|samples]] [--samples N] "
+            "[--pair NAME] [--framing NAME] "
             "[--max-tokens N] [--temperature T] [--seed S] [--] PROMPT`",
             "response_type": "ephemeral",
         }
@@ -173,7 +174,8 @@ async def test_bad_syntax_gets_the_usage_line_escaped(settings: Settings):
         assert body == {
             "text": "Unknown option `--colour`. Options: `--pair`, `--framing`, `--max-tokens`, "
             "`--temperature`, `--seed`. A prompt that starts with a dash goes after `--`.\n"
-            "Usage: `/compare [--blind|--no-blind] [--lens] [--pair NAME] [--framing NAME] "
+            "Usage: `/compare [--blind|--no-blind] [--lens[=odds|shift|samples]] [--samples N] "
+            "[--pair NAME] [--framing NAME] "
             "[--max-tokens N] [--temperature T] [--seed S] [--] PROMPT`",
             "response_type": "ephemeral",
         }

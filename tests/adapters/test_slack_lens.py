@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import Settings
-from bot.engine.lens_record import NEXT_TOKEN
+from bot.engine.lens_record import NEXT_TOKEN, SAMPLES, TOKEN_SHIFT
 from tests.adapters.slack_harness import Slack, slack_bot
+from tests.bot.lens_toys import PROMPT, script_twins
 from tests.conftest import SMALL_PAIR
-from tests.fakes.ollama_fake import OllamaFake
+from tests.fakes.ollama_fake import OllamaFake, Script
 from tests.fakes.slack_fake import Message
 from tests.lens_scripts import script_digits
 
@@ -99,3 +100,53 @@ async def test_a_demo_takes_the_lens_flag_too(settings: Settings, ollama: Ollama
         assert row["kind"] == NEXT_TOKEN
     [generate] = [r.body for r in ollama.requests if r.body.get("logprobs") and "prompt" in r.body]
     assert generate["prompt"] == "こんにちは"
+
+
+# --- the token shift and the samples (--lens=VIEW, --samples N) -------------------------------
+
+
+async def test_lens_shift_uploads_the_marked_answer_and_stores_it(
+    settings: Settings, ollama: OllamaFake
+):
+    script_twins(ollama)
+    async with slack_bot(settings) as slack:
+        parent, replies = await compared(slack, f"--lens=shift --temperature 0 {PROMPT}")
+        [upload] = slack.fake.files.values()
+        assert upload.data is not None and upload.data.startswith(PNG)
+        assert upload.filename == "twinbot-shift.png"
+        assert upload.alt_txt and upload.alt_txt.startswith("Token shift: unshifted 33.3%")
+        lens = replies[-1]
+        assert lens.files == [upload.id] and lens.text.startswith(":mag: Token shift: each")
+        [row] = await stored_lens(slack, parent)
+        assert row["kind"] == TOKEN_SHIFT and row["requests"] == 4
+        assert [token[1] for token in row["payload"]["tokens"]] == [3, 1, None]
+
+
+async def test_samples_without_files_write_come_as_escaped_text(
+    settings: Settings, ollama: OllamaFake
+):
+    answers = ["hi <!channel> there", "a ``` b", "7"]
+    ollama.script(BASE, Script(reply=lambda body: [answers[body["options"]["seed"] % 3]]))
+    async with slack_bot(settings) as slack:
+        slack.fake.fail_next("files.getUploadURLExternal", error="missing_scope")
+        parent, replies = await compared(slack, "--samples 3 --seed 30 Say something")
+        lens = replies[-1]
+        assert lens.files == [] and lens.text.startswith(":mag: Samples: 3 more answers a twin")
+        _, block = lens.text.split("\n", 1)
+        table = block[4 : block.rindex("\n```")]
+        assert f"Base · {BASE}" in table and "seeds 30–32 (the same on both sides)" in table
+        assert '"hi &lt;!channel&gt; there"' in table and "<!channel>" not in lens.text
+        assert "```" not in table  # an answer's fence cannot close the block
+        [row] = await stored_lens(slack, parent)
+        assert row["kind"] == SAMPLES and row["requests"] == 6
+        assert row["payload"]["seeds"] == [30, 31, 32]
+        assert sorted(row["payload"]["sides"][0]["texts"]) == sorted(answers)
+
+
+async def test_a_bad_lens_view_is_refused_in_the_ack(settings: Settings, ollama: OllamaFake):
+    async with slack_bot(settings) as slack:
+        body = await slack.ack_json("--lens=logits hi")
+        assert body["response_type"] == "ephemeral"
+        assert body["text"].startswith("The lens shows one of: odds, shift, samples")
+        assert slack.fake.calls_to("chat.postMessage") == []
+    assert ollama.requests == []

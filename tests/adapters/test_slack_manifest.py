@@ -44,6 +44,9 @@ def test_usage_hints_are_the_parsers_syntax():
     assert leaderboard["usage_hint"] == LEADERBOARD_HINT
     # Everything the core parser takes, plus Slack's own --blind and --lens.
     core = usage().removeprefix("Usage: `/compare ").removesuffix("`")
-    assert compare["usage_hint"] == f"[--blind|--no-blind] [--lens] {core}"
+    assert (
+        compare["usage_hint"]
+        == f"[--blind|--no-blind] [--lens[=odds|shift|samples]] [--samples N] {core}"
+    )
     for command in (compare, leaderboard):
         assert len(command["usage_hint"]) <= 1000 and len(command["description"]) <= 2000

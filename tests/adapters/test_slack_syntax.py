@@ -1,5 +1,5 @@
-"""Slack's command text beyond the core parser: subcommands, `--blind`, `--lens`, `/leaderboard`
-filters."""
+"""Slack's command text beyond the core parser: subcommands, `--blind`, `--lens[=VIEW]`,
+`--samples N`, `/leaderboard` filters."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from adapters.slack_app.syntax import (
     subcommand,
     take_flags,
 )
+from bot.chat.command import MAX_CHAT_SAMPLES, LensAsk, LensKind
 from bot.engine.inline_options import CompareArgs, parse_inline
 from bot.errors import InputError
 
@@ -38,8 +39,15 @@ def test_take_blind_only_from_the_leading_options(text: str, blind: bool | None,
 @pytest.mark.parametrize(
     ("text", "flags", "rest"),
     [
-        ("--lens Pick a number", Flags(lens=True), " Pick a number"),
-        ("--blind --pair x --LENS hi", Flags(True, True), " --pair x hi"),
+        ("--lens Pick a number", Flags(lens=LensAsk()), " Pick a number"),
+        ("--blind --pair x --LENS hi", Flags(True, LensAsk()), " --pair x hi"),
+        ("--lens=odds hi", Flags(lens=LensAsk()), " hi"),
+        ("--lens=SHIFT --seed 3 hi", Flags(lens=LensAsk(LensKind.SHIFT)), " --seed 3 hi"),
+        ("--lens=samples hi", Flags(lens=LensAsk(LensKind.SAMPLES)), " hi"),
+        ("--samples 5 hi", Flags(lens=LensAsk(LensKind.SAMPLES, 5)), " hi"),
+        ("—samples=20 hi", Flags(lens=LensAsk(LensKind.SAMPLES, 20)), " hi"),
+        ("--lens=samples --samples 4 7", Flags(lens=LensAsk(LensKind.SAMPLES, 4)), " 7"),
+        ("hi --samples 5", Flags(), "hi --samples 5"),
         ("hi --lens", Flags(), "hi --lens"),  # in the prompt: kept as typed
         ("-- --lens is a word", Flags(), "-- --lens is a word"),
     ],
@@ -53,7 +61,23 @@ def test_the_rest_parses_as_without_the_flags():
     assert parse_inline(rest) == CompareArgs("Once upon a time", pair="llama3.2-1b", seed=3)
 
 
-@pytest.mark.parametrize("flag", ["blind", "lens"])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("--lens=logits hi", "The lens shows one of: odds, shift, samples (not `logits`)."),
+        ("--lens=shift --samples 5 hi", "A sample count goes with the `samples` lens only."),
+        ("--samples 500 hi", f"The lens runs between 2 and {MAX_CHAT_SAMPLES} samples a twin."),
+        ("--samples many hi", "`--samples` takes a number of answers a twin"),
+        ("--samples", "`--samples` takes a number of answers a twin"),
+    ],
+)
+def test_bad_lens_options_are_refused_with_the_usage(text: str, says: str):
+    with pytest.raises(InputError) as caught:
+        take_flags(text)
+    assert str(caught.value).startswith(says) and str(caught.value).endswith(slack_usage())
+
+
+@pytest.mark.parametrize("flag", ["blind", "no-blind"])
 def test_flags_take_no_value(flag: str):
     with pytest.raises(InputError) as caught:
         take_flags(f"--{flag}=yes hi")

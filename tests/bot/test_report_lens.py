@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.bot.test_cli import rows, twinbot
 from tests.conftest import SMALL_PAIR
-from tests.fakes.ollama_fake import OllamaFake
+from tests.fakes.ollama_fake import CHATML_TEMPLATE, OllamaFake, Script
 from tests.lens_scripts import script_digits
 
 BASE, INSTRUCT = SMALL_PAIR
@@ -64,3 +64,62 @@ async def test_lens_without_report_is_refused(ollama: OllamaFake, tmp_path: Path
     assert (
         result.err.strip() == "twinbot: --lens goes with --report: the page shows each twin's bars."
     )
+
+
+async def test_the_report_shows_each_experiments_stored_token_shift(
+    ollama: OllamaFake, tmp_path: Path
+):
+    # The instruct twin answers "<b>", ESC, " ok"; the base twin's likeliest token is "<b>"
+    # wherever it reads, so the first is unshifted and the other two beyond its 20.
+    ollama.templates[INSTRUCT] = CHATML_TEMPLATE
+    ollama.script(INSTRUCT, Script(tokens=["<b>", "\x1b", " ok"]))
+    ollama.script(BASE, Script(tokens=["<b>"]))
+    report, db = tmp_path / "report.html", tmp_path / "db.sqlite3"
+    result = await twinbot("demo", "--report", str(report), "--lens", "shift", host=ollama.url,
+                           db=db)  # fmt: skip
+    assert result.code == 0, result.err
+
+    stored = rows(db, "SELECT kind, payload_json, requests FROM lens_views")
+    assert len(stored) == len(rows(db, "SELECT id FROM comparisons"))
+    kind, payload, requests = stored[0]
+    assert kind == "token_shift" and requests == 4  # the template, one base request a token
+    assert json.loads(payload)["tokens"] == [
+        ["<b>", 1, math.exp(-0.1), None], ["\x1b", None, None, None], [" ok", None, None, None],
+    ]  # fmt: skip
+
+    page = report.read_text()
+    sections = page.split("<section")[1:]
+    for section in sections:
+        assert "Token shift: each token of " in section
+        assert "unshifted 33.3% · marginal 0.0% · shifted 66.7% of 3 tokens" in section
+    first = sections[0]
+    assert '<div class="shift">&lt;b&gt;<span class="shifted" title="base rank &gt;20">' in first
+    assert '<span class="ctl">\\x1b</span>' in first and "\x1b" not in page
+    assert "<b>" not in page
+
+
+async def test_the_report_shows_each_experiments_stored_samples(ollama: OllamaFake, tmp_path: Path):
+    answers = ["<script>", "<script>", "4"]
+    ollama.script(
+        BASE, Script(reply=lambda body: [answers[(body["options"].get("seed") or 0) % 3]])
+    )
+    report, db = tmp_path / "report.html", tmp_path / "db.sqlite3"
+    result = await twinbot("demo", "--report", str(report), "--lens", "samples", host=ollama.url,
+                           db=db)  # fmt: skip
+    assert result.code == 0, result.err
+
+    stored = rows(db, "SELECT kind, payload_json, requests FROM lens_views")
+    assert {(kind, requests) for kind, _, requests in stored} == {("samples", 20)}
+    payload = json.loads(stored[0][1])
+    seeds = payload["seeds"]
+    assert len(seeds) == 10 and seeds == list(range(seeds[0], seeds[0] + 10))
+    base = payload["sides"][0]
+    assert base["role"] == "base" and len(base["texts"]) == 10
+
+    page = report.read_text()
+    sections = page.split("<section")[1:]
+    for section in sections:
+        assert "Samples: 10 answers a twin, counted by their first line" in section
+        assert "(the same on both sides)" in section
+        assert "entropy" in section
+    assert "<script>" not in page and "&quot;script&quot;" in page  # normalised and escaped

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.chat.command import LensAsk
 from bot.chat.lens_step import GATED, HEADLINE, LENS_TOP_K, OPENAI_PAIR
 from bot.chat.surface import LensShown
 from bot.config import REPO_ROOT, Settings
@@ -43,7 +44,7 @@ async def test_the_lens_runs_after_the_outputs_is_stored_and_shown_as_a_picture(
 ):
     script_digits(ollama, "<@U1>")
     async with chat_service(chat_settings()) as chat:
-        surface = await chat.compare("Pick a number from 1 to 10:", lens=True)
+        surface = await chat.compare("Pick a number from 1 to 10:", lens=LensAsk())
         await chat.settled()
         view = surface.view
         assert view is not None and view.final is not None
@@ -87,7 +88,7 @@ async def test_the_lens_keeps_the_queue_place_so_the_next_comparison_waits_for_i
 ):
     script_digits(ollama, "<@U1>")
     async with chat_service(chat_settings(max_running=1)) as chat:
-        first = await chat.compare("first", lens=True)
+        first = await chat.compare("first", lens=LensAsk())
         second = await chat.compare("second", user="U2")
         assert second.of("acknowledge")[0].queued
         await chat.settled()
@@ -108,7 +109,7 @@ async def test_an_ollama_without_logprobs_gets_a_note_and_the_comparison_complet
 ):
     ollama.serves_logprobs = False
     async with chat_service(chat_settings()) as chat:
-        surface = await chat.compare("hi", lens=True)
+        surface = await chat.compare("hi", lens=LensAsk())
         await chat.settled()
         final = surface.view.final if surface.view else None
         assert final is not None and final.base.status is final.instruct.status is SideStatus.DONE
@@ -128,7 +129,7 @@ async def test_a_blind_comparison_names_no_model_in_the_lens(
 ):
     script_digits(ollama, "<@U1>")
     async with chat_service(chat_settings()) as chat:
-        surface = await chat.compare("Pick a number", lens=True, blind=True)
+        surface = await chat.compare("Pick a number", lens=LensAsk(), blind=True)
         await chat.settled()
         request = surface.of("acknowledge")[0].request
         shown = lens_of(surface)
@@ -151,7 +152,7 @@ async def test_a_blind_lens_failure_names_no_model(
 ):
     ollama.serves_logprobs = False
     async with chat_service(chat_settings()) as chat:
-        surface = await chat.compare("hi", lens=True, blind=True)
+        surface = await chat.compare("hi", lens=LensAsk(), blind=True)
         await chat.settled()
         headline = lens_of(surface).headline
         assert headline.startswith("Lens not shown") and "(hidden)" in headline
@@ -162,7 +163,7 @@ async def test_a_channel_with_a_safety_mode_gets_a_note_and_no_lens_request(
     chat_settings: Callable[..., Settings], ollama: OllamaFake
 ):
     async with chat_service(chat_settings(safety_default="label")) as chat:
-        surface = await chat.compare("hi", lens=True)
+        surface = await chat.compare("hi", lens=LensAsk())
         await chat.settled()
         assert lens_of(surface).headline == "Lens not shown: " + GATED.format(
             mode=SafetyMode.LABEL.value
@@ -181,7 +182,7 @@ async def test_an_openai_compatible_pair_gets_a_note_and_its_comparison_complete
             f'instruct = "{INSTRUCT}"\nendpoint = "{openai_fake.url}"\n'
         )
     async with chat_service(chat_settings(prompts_dir=prompts)) as chat:
-        surface = await chat.compare("hi", args=CompareArgs("hi", pair="engine"), lens=True)
+        surface = await chat.compare("hi", args=CompareArgs("hi", pair="engine"), lens=LensAsk())
         await chat.settled()
         final = surface.view.final if surface.view else None
         assert final is not None and final.base.status is SideStatus.DONE, final
@@ -195,7 +196,7 @@ async def test_a_tag_not_pulled_fails_the_side_and_the_lens_says_why(
 ):
     ollama.models.discard(INSTRUCT)
     async with chat_service(chat_settings()) as chat:
-        surface = await chat.compare("hi", lens=True)
+        surface = await chat.compare("hi", lens=LensAsk())
         await chat.settled()
         headline = lens_of(surface).headline
         assert headline.startswith("Lens not shown") and f"ollama pull {INSTRUCT}" in headline
