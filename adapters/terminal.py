@@ -107,7 +107,7 @@ class SidePanel:
         yield panel(Tail(text, styled, footer, max(self.rows - border, 1)))
 
 
-def _columns(base: RenderableType, instruct: RenderableType) -> Table:
+def two_columns(base: RenderableType, instruct: RenderableType) -> Table:
     """Two equal columns; two such grids at one width line up column for column."""
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1)
@@ -117,14 +117,14 @@ def _columns(base: RenderableType, instruct: RenderableType) -> Table:
 
 
 def _blurbs(snapshot: CompareSnapshot) -> Table:
-    return _columns(
+    return two_columns(
         Text(ROLE_BLURBS[snapshot.base.role], style="dim italic"),
         Text(ROLE_BLURBS[snapshot.instruct.role], style="dim italic"),
     )
 
 
 def _panels(snapshot: CompareSnapshot, rows: int | None = None) -> Table:
-    return _columns(
+    return two_columns(
         SidePanel(snapshot.base, snapshot.instruct, rows),
         SidePanel(snapshot.instruct, snapshot.base, rows),
     )

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from adapters.terminal import two_columns
 from bot.domain import Role
 from bot.engine.lens import Distribution
 from bot.engine.lens_samples import SampleRun, SideSamples
@@ -57,16 +58,8 @@ def side_table(distribution: Distribution) -> Panel:
 def lens_view(prompt: str, framed: str, sides: dict[Role, Distribution]) -> RenderableType:
     header = _prompt_header("next token after", prompt, framed)
     return Group(
-        header, _side_by_side(side_table(sides[Role.BASE]), side_table(sides[Role.INSTRUCT]))
+        header, two_columns(side_table(sides[Role.BASE]), side_table(sides[Role.INSTRUCT]))
     )
-
-
-def _side_by_side(left: RenderableType, right: RenderableType) -> Table:
-    grid = Table.grid(expand=True, padding=(0, 1))
-    grid.add_column(ratio=1)
-    grid.add_column(ratio=1)
-    grid.add_row(left, right)
-    return grid
 
 
 def _prompt_header(label: str, prompt: str, framed: str) -> Text:
@@ -142,9 +135,7 @@ def samples_view(prompt: str, framed: str, run: SampleRun) -> RenderableType:
         f"at most {run.max_tokens} tokens each; counted by the first line, normalised",
         style="dim",
     )
-    grid = _side_by_side(
-        samples_panel(run.sides[Role.BASE]), samples_panel(run.sides[Role.INSTRUCT])
-    )
+    grid = two_columns(samples_panel(run.sides[Role.BASE]), samples_panel(run.sides[Role.INSTRUCT]))
     return Group(header, note, grid)
 
 
