@@ -88,17 +88,27 @@ def text_bar(probability: float, width: int = TEXT_BAR) -> str:
     return "█" * full + (_EIGHTHS[rest] if rest else "")
 
 
+def cells(text: str) -> int:
+    """Columns a monospace font gives the text: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, width: int) -> str:
+    """Left-aligned in `width` columns, so bars after a Japanese token still line up."""
+    return text + " " * max(0, width - cells(text))
+
+
 def lens_table(panels: Sequence[Panel]) -> str:
     """The bars as monospace lines, one block per twin (a platform puts them in code)."""
     blocks = []
     for panel in panels:
         chances = panel.distribution.chances
         labels = [token_label(chance.token) for chance in chances]
-        width = max((len(label) for label in labels), default=0)
+        width = max((cells(label) for label in labels), default=0)
         lines = [f"{panel.title} (top {len(chances)} hold {percent(panel.distribution.covered)})"]
         for label, chance in zip(labels, chances, strict=True):
             bar = text_bar(chance.probability).ljust(TEXT_BAR)
-            lines.append(f"{label.ljust(width)} {bar} {percent(chance.probability):>6}")
+            lines.append(f"{pad(label, width)} {bar} {percent(chance.probability):>6}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

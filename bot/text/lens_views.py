@@ -25,7 +25,9 @@ from bot.text.lens_picture import (
     ROLE_COLOURS,
     ROLE_TITLES,
     _fonts,
+    cells,
     drawable,
+    pad,
     percent,
     text_bar,
     token_label,
@@ -84,11 +86,11 @@ def shift_table(report: ShiftReport) -> str:
     shifted = report.most_shifted(MOST_SHIFTED)
     if shifted:
         labels = [token_label(t.token) for t in shifted]
-        width = max(len(label) for label in labels)
-        lines += ["", f"{'most shifted'.ljust(width)} base rank  base p"]
+        width = max(cells(label) for label in labels)
+        lines += ["", f"{pad('most shifted', width)} base rank  base p"]
         for label, token in zip(labels, shifted, strict=True):
             lines.append(
-                f"{label.ljust(width)} {token.rank_text:>9}  {_probability(token.base_probability)}"
+                f"{pad(label, width)} {token.rank_text:>9}  {_probability(token.base_probability)}"
             )
     return "\n".join(lines)
 
@@ -103,10 +105,6 @@ def shift_alt(report: ShiftReport, limit: int = 900) -> str:
     return alt if len(alt) <= limit else alt[: limit - 1] + "…"
 
 
-def _columns(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 def _lines(tokens: Sequence[TokenShift]) -> list[list[tuple[str, ShiftKind]]]:
     """The marked answer cut into lines of LINE_COLUMNS, at newlines and between tokens."""
     lines: list[list[tuple[str, ShiftKind]]] = [[]]
@@ -115,7 +113,7 @@ def _lines(tokens: Sequence[TokenShift]) -> list[list[tuple[str, ShiftKind]]]:
         piece = "".join(
             c if c == " " or drawable(c) else f"\\u{ord(c):04x}" for c in visible_piece(token.token)
         )
-        width = _columns(piece)
+        width = cells(piece)
         if used and used + width > LINE_COLUMNS:
             lines.append([])
             used = 0
@@ -156,7 +154,7 @@ def shift_png(report: ShiftReport, headline: str) -> bytes:
                 box = {"facecolor": SHIFT_COLOURS[kind], "edgecolor": "none", "pad": 1.0}
             figure.text(*at(24 + column * points * 0.6, top + row * line_height), piece,
                         fontsize=points, va="top", bbox=box, **text)  # fmt: skip
-            column += _columns(piece)
+            column += cells(piece)
     top += line_height * len(lines) + 16
     bar = figure.add_axes((24 / (width_in * 72), 1 - (top + 18) / height, 0.6, 18 / height))
     left = 0.0
@@ -238,11 +236,11 @@ def samples_table(panels: Sequence[SamplesPanel], run: SampleRun) -> str:
         stats = panel.side.stats
         rows, more = histogram_rows(stats)
         labels = [token_label(value) for value, _ in rows]
-        width = max((len(label) for label in labels), default=0)
+        width = max((cells(label) for label in labels), default=0)
         total = stats.total or 1
         lines = [f"{panel.title} ({stats.total} counted, {stats.kind})", *stats_lines(stats)]
         for label, (_, count) in zip(labels, rows, strict=True):
-            lines.append(f"{label.ljust(width)} {text_bar(count / total).ljust(20)} {count:>3}")
+            lines.append(f"{pad(label, width)} {text_bar(count / total).ljust(20)} {count:>3}")
         if more:
             lines.append(f"… {more} more")
         blocks.append("\n".join(lines))
