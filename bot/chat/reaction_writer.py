@@ -142,6 +142,8 @@ class ReactionWriter:
         self._wake()  # callers waiting for room come in: they were received
         target, writes = self._taken, set(self._writes)
         while self._written < target:
+            if self._queue:
+                self._start()  # a writer stopped mid-way leaves the rest to a new one
             self._progress.clear()
             await self._progress.wait()
         if writes:
@@ -160,6 +162,9 @@ class ReactionWriter:
         self._queue.append((reaction, done))
         self._taken += 1
         self._arrived.set()
+        self._start()
+
+    def _start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(
                 self._run(), name="reaction log writer"
@@ -184,7 +189,14 @@ class ReactionWriter:
                 items = [self._queue.popleft() for _ in range(count)]
                 self._wake()
                 try:
-                    results = await self._write_batch([reaction for reaction, _ in items])
+                    try:
+                        results = await self._write_batch([reaction for reaction, _ in items])
+                    except asyncio.CancelledError:
+                        # Stopped mid-batch (a forced shutdown): its callers hear it was not
+                        # logged rather than wait forever (on Slack: answered 500, sent again).
+                        for _, done in items:
+                            _call(done, ReactionLost("the reaction log writer was stopped"))
+                        raise
                     for (_, done), result in zip(items, results, strict=True):
                         _call(done, result)
                 finally:

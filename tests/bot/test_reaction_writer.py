@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from bot.chat.reaction_writer import ReactionWriter
+from bot.chat.reaction_writer import ReactionLost, ReactionWriter
 from bot.chat.reveal import Revealer
 from bot.chat.vote_service import ReactionEvent, VoteService
 from bot.domain import Requester, Role
@@ -107,6 +107,27 @@ async def test_close_logs_every_event_received_also_those_waiting_for_room(
     # After close, an event is logged on its own at once.
     late = await votes.on_reaction(event(cid, 5_000))
     assert late is not None and await count(store, cid) == 5_001
+
+
+async def test_a_writer_stopped_mid_batch_releases_its_callers_and_close_writes_the_rest(
+    store: Store, make_request
+):
+    cid = await comparison(store, make_request)
+    votes, _ = service(store, batch=64, capacity=4_096, interval=0.05)
+    calls = [asyncio.create_task(votes.on_reaction(event(cid, i))) for i in range(1_000)]
+    await asyncio.sleep(0)  # every call is in the buffer
+    writer = votes.writer._task
+    assert writer is not None
+    await asyncio.sleep(0.06)  # past the wait for company: the first batch is being written
+    writer.cancel()  # a forced stop, as at a cancelled shutdown
+    # A guard against a hang only (the bug: close waited for the stopped writer forever).
+    await asyncio.wait_for(votes.close(), 30)
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    lost = [o for o in outcomes if isinstance(o, ReactionLost)]
+    others = [o for o in outcomes if isinstance(o, BaseException) and o not in lost]
+    assert others == []
+    assert 0 < len(lost) <= 64  # only the stopped batch's callers hear it failed
+    assert await count(store, cid) >= 1_000 - len(lost)  # every other event was logged
 
 
 async def test_an_event_on_another_message_is_ignored_in_a_batch(store: Store, make_request):
