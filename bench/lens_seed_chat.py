@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import time
 from pathlib import Path
 
 from bench.lens_bench import BASE_TOY, GREETING, INSTRUCT_TOY, NUMBER, PACE
@@ -38,10 +37,8 @@ async def one(prompt: str, view: str, option: str) -> None:
             )
             async with slack_bot(settings) as slack:
                 slack.fake.fail_next("files.getUploadURLExternal", error="missing_scope")
-                started = time.perf_counter()
                 await slack.command(f"{option} {prompt}")
                 await slack.settled(60)
-                wall = time.perf_counter() - started
                 [parent] = slack.parents()
                 lens = [m for m in slack.replies(parent) if m.text.startswith(":mag:")]
                 store = slack.bot.runtime.store
@@ -50,10 +47,7 @@ async def one(prompt: str, view: str, option: str) -> None:
                 stored = await store.lens_views(ref.comparison_id)
         print(f"\n=== {prompt!r}, {view}: {len(ollama.requests)} model requests in all")
         for row in stored:
-            print(
-                f"    stored view {row['kind']}: {row['requests']} requests, "
-                f"{row['seconds']:.3f} s; command to settled thread {wall:.2f} s"
-            )
+            print(f"    stored view {row['kind']}: {row['requests']} requests, {row['seconds']:.3f} s")
         for message in lens:
             print(message.text)
 
