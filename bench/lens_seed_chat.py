@@ -47,7 +47,8 @@ async def one(prompt: str, view: str, option: str) -> None:
                 stored = await store.lens_views(ref.comparison_id)
         print(f"\n=== {prompt!r}, {view}: {len(ollama.requests)} model requests in all")
         for row in stored:
-            print(f"    stored view {row['kind']}: {row['requests']} requests, {row['seconds']:.3f} s")
+            cost = f"{row['requests']} requests, {row['seconds']:.3f} s"
+            print(f"    stored view {row['kind']}: {cost}")
         for message in lens:
             print(message.text)
 
