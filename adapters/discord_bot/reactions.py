@@ -16,8 +16,8 @@ from adapters.discord_bot.pacing import Pacers
 from adapters.discord_bot.surfaces import NO_MENTIONS, PLATFORM
 from adapters.discord_bot.texts import reveal_text
 from bot.chat.reveal import Remembered
+from bot.chat.surface import Reveal
 from bot.chat.vote_service import ReactionEvent, VoteService
-from bot.domain import Role
 
 log = logging.getLogger(__name__)
 
@@ -29,20 +29,12 @@ class ThreadAnnouncer:
         self._client = client
         self._pacers = pacers
 
-    async def announce_reveal(
-        self,
-        channel_id: str | None,
-        thread_id: str | None,
-        shown_first: Role,
-        base_model: str,
-        instruct_model: str,
-        why: str,
-    ) -> None:
-        target = thread_id or channel_id
+    async def announce_reveal(self, reveal: Reveal) -> None:
+        target = reveal.thread_id or reveal.channel_id
         if not target:
             log.warning("a blind comparison was revealed, but there is no channel to say so")
             return
-        text = reveal_text(shown_first, base_model, instruct_model, why)
+        text = reveal_text(reveal)
         await self._pacers.get(target).wait()
         await self._client.get_partial_messageable(int(target)).send(
             text, allowed_mentions=NO_MENTIONS

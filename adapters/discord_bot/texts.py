@@ -20,6 +20,7 @@ from adapters.discord_bot.display import (
     spoiler,
 )
 from adapters.discord_bot.safety_texts import BANNER_MAX, side_banner, waiting_placeholder
+from bot.chat.surface import Reveal
 from bot.domain import (
     CompareRequest,
     CompareSnapshot,
@@ -260,10 +261,9 @@ def thread_name(comparison_id: int, prompt: str, *, hide_prompt: bool = False) -
     return clip(f"#{comparison_id} · {shown}", THREAD_NAME_MAX)
 
 
-def reveal_text(shown_first: Role, base_model: str, instruct_model: str, why: str) -> str:
-    tags = {Role.BASE: base_model, Role.INSTRUCT: instruct_model}
+def reveal_text(reveal: Reveal) -> str:
     named = [
-        f"{LETTERS[position]} Model {'AB'[position]} was **{ROLE_LABELS[role]}** `{tags[role]}`"
-        for position, role in enumerate((shown_first, other(shown_first)))
+        f"{LETTERS[position]} Model {'AB'[position]} was **{ROLE_LABELS[role]}** `{tag}`"
+        for position, (role, tag) in enumerate(reveal.in_shown_order())
     ]
-    return clip(f"🔓 Names revealed ({why}): {'; '.join(named)}.", CONTENT_MAX)
+    return clip(f"🔓 Names revealed ({reveal.why}): {'; '.join(named)}.", CONTENT_MAX)

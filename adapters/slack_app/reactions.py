@@ -20,8 +20,8 @@ from adapters.slack_app.posting import PostPacer
 from adapters.slack_app.view import PLATFORM
 from adapters.slack_app.vote_texts import reveal_text
 from bot.chat.keeper import TaskKeeper
+from bot.chat.surface import Reveal
 from bot.chat.vote_service import ReactionEvent, VoteService
-from bot.domain import Role
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +45,11 @@ class ThreadAnnouncer:
     def __init__(self, posts: PostPacer) -> None:
         self._posts = posts
 
-    async def announce_reveal(
-        self,
-        channel_id: str | None,
-        thread_id: str | None,
-        shown_first: Role,
-        base_model: str,
-        instruct_model: str,
-        why: str,
-    ) -> None:
-        if not channel_id:
+    async def announce_reveal(self, reveal: Reveal) -> None:
+        if not reveal.channel_id:
             log.warning("a blind comparison was revealed, but there is no channel to say so")
             return
-        text = reveal_text(shown_first, base_model, instruct_model, why)
-        await self._posts.post(channel_id, text, thread_ts=thread_id)
+        await self._posts.post(reveal.channel_id, reveal_text(reveal), thread_ts=reveal.thread_id)
 
 
 def event_time(event: Mapping[str, Any]) -> datetime | None:

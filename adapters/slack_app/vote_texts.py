@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from adapters.slack_app.mrkdwn import escape
 from adapters.slack_app.votes import SEEDED
-from bot.domain import CompareRequest, Role
+from bot.chat.surface import Reveal
+from bot.domain import CompareRequest
 from bot.text.render import ROLE_LABELS
-from bot.votes.mapping import Signal, other
+from bot.votes.mapping import Signal
 
 _EMOJI = {signal: f":{name}:" for signal, name in SEEDED}
 
@@ -26,10 +27,9 @@ def vote_line(request: CompareRequest) -> str:
     return f"Vote with a reaction on this message: {choices}."
 
 
-def reveal_text(shown_first: Role, base_model: str, instruct_model: str, why: str) -> str:
-    tags = {Role.BASE: base_model, Role.INSTRUCT: instruct_model}
+def reveal_text(reveal: Reveal) -> str:
     named = [
-        f"{letter} was *{ROLE_LABELS[role]}* `{escape(tags[role])}`"
-        for letter, role in zip("AB", (shown_first, other(shown_first)), strict=True)
+        f"{letter} was *{ROLE_LABELS[role]}* `{escape(tag)}`"
+        for letter, (role, tag) in zip("AB", reveal.in_shown_order(), strict=True)
     ]
-    return f":unlock: Names revealed ({why}): {'; '.join(named)}."
+    return f":unlock: Names revealed ({reveal.why}): {'; '.join(named)}."

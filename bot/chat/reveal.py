@@ -13,7 +13,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 
 from bot.chat.keeper import TaskKeeper
-from bot.chat.surface import RevealAnnouncer
+from bot.chat.surface import Reveal, RevealAnnouncer
 from bot.domain import Role
 from bot.store.sqlite import Store
 
@@ -71,12 +71,14 @@ class Revealer:
             return True
         try:
             await self._announcer.announce_reveal(
-                row["channel_id"],
-                row["thread_id"],
-                Role(row["shown_first"]),
-                row["base_model"],
-                row["instruct_model"],
-                why,
+                Reveal(
+                    row["channel_id"],
+                    row["thread_id"],
+                    Role(row["shown_first"]),
+                    row["base_model"],
+                    row["instruct_model"],
+                    why,
+                )
             )
         except Exception:
             log.exception("comparison #%d revealed, but saying so failed", comparison_id)

@@ -13,6 +13,7 @@ from typing import Protocol
 from bot.chat.command import Parent
 from bot.domain import Role
 from bot.engine.compare import CompareView
+from bot.votes.mapping import other
 
 
 class NotDelivered(Exception):
@@ -91,15 +92,25 @@ class ChatSurface(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Reveal:
+    """A blind comparison's names, once revealed: where to say it, and which was which."""
+
+    channel_id: str | None
+    thread_id: str | None
+    shown_first: Role
+    base_model: str
+    instruct_model: str
+    why: str
+
+    def in_shown_order(self) -> tuple[tuple[Role, str], tuple[Role, str]]:
+        """(role, model tag) of the side shown as A, then of B."""
+        tags = {Role.BASE: self.base_model, Role.INSTRUCT: self.instruct_model}
+        second = other(self.shown_first)
+        return (self.shown_first, tags[self.shown_first]), (second, tags[second])
+
+
 class RevealAnnouncer(Protocol):
     """Says in a comparison's thread which model was which, once it is revealed."""
 
-    async def announce_reveal(
-        self,
-        channel_id: str | None,
-        thread_id: str | None,
-        shown_first: Role,
-        base_model: str,
-        instruct_model: str,
-        why: str,
-    ) -> None: ...
+    async def announce_reveal(self, reveal: Reveal) -> None: ...

@@ -16,6 +16,7 @@ from adapters.discord_bot.texts import (
     split_for_discord,
     thread_name,
 )
+from bot.chat.surface import Reveal
 from bot.domain import (
     CompareRequest,
     CompareSnapshot,
@@ -179,7 +180,7 @@ def test_thread_name_parent_and_reveal() -> None:
         "temperature 0.5 · seed 7\n"
         "Vote with a reaction on the outputs: 🅰️ or 🅱️ is better, 🤝 a tie, 👎 both bad."
     )
-    assert reveal_text(Role.INSTRUCT, "b:1", "i:1", "after the first vote") == (
+    assert reveal_text(Reveal(None, None, Role.INSTRUCT, "b:1", "i:1", "after the first vote")) == (
         "🔓 Names revealed (after the first vote): 🅰️ Model A was **Instruct** `i:1`; "
         "🅱️ Model B was **Base** `b:1`."
     )

@@ -20,6 +20,7 @@ from adapters.slack_app.texts import (
     side_replies,
 )
 from adapters.slack_app.vote_texts import reveal_text
+from bot.chat.surface import Reveal
 from bot.domain import (
     CompareSnapshot,
     Role,
@@ -234,7 +235,9 @@ def test_blind_titles_name_no_model(make_request: Callable[..., Any]):
 
 
 def test_the_reveal_names_both_sides_escaped():
-    assert reveal_text(Role.INSTRUCT, "b<1>", "i&2", "after the first vote") == (
+    assert reveal_text(
+        Reveal(None, None, Role.INSTRUCT, "b<1>", "i&2", "after the first vote")
+    ) == (
         ":unlock: Names revealed (after the first vote): A was *Instruct* `i&amp;2`; "
         "B was *Base* `b&lt;1&gt;`."
     )

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.chat.reaction_writer import ReactionLost, ReactionWriter
 from bot.chat.reveal import Revealer
+from bot.chat.surface import Reveal
 from bot.chat.vote_service import ReactionEvent, VoteService
-from bot.domain import Requester, Role
+from bot.domain import Requester
 from bot.store.sqlite import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -21,16 +22,8 @@ class Announcements:
     def __init__(self) -> None:
         self.said: list[tuple[str | None, str]] = []
 
-    async def announce_reveal(
-        self,
-        channel_id: str | None,
-        thread_id: str | None,
-        shown_first: Role,
-        base_model: str,
-        instruct_model: str,
-        why: str,
-    ) -> None:
-        self.said.append((thread_id, why))
+    async def announce_reveal(self, reveal: Reveal) -> None:
+        self.said.append((reveal.thread_id, reveal.why))
 
 
 async def comparison(store: Store, make_request, *, blind: bool = False) -> int:

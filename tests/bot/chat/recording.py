@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.chat.command import ChatCommand, Parent
 from bot.chat.service import ChatService
-from bot.chat.surface import LensShown, MessageBook, NotDelivered
+from bot.chat.surface import LensShown, MessageBook, NotDelivered, Reveal
 from bot.config import Settings
 from bot.domain import CompareSnapshot, Requester, Role
 from bot.engine.inline_options import CompareArgs
@@ -114,16 +114,8 @@ class RecordingAnnouncer:
     said: list[Announcement] = field(default_factory=list)
     heard: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def announce_reveal(
-        self,
-        channel_id: str | None,
-        thread_id: str | None,
-        shown_first: Role,
-        base_model: str,
-        instruct_model: str,
-        why: str,
-    ) -> None:
-        self.said.append(Announcement(thread_id, shown_first, why))
+    async def announce_reveal(self, reveal: Reveal) -> None:
+        self.said.append(Announcement(reveal.thread_id, reveal.shown_first, reveal.why))
         self.heard.set()
 
 
