@@ -7,6 +7,7 @@ import signal
 import socket
 import sqlite3
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,9 +56,8 @@ async def twinbot(
     )  # fmt: skip
     if interrupt_when is not None:
         # Waits for what the test names (not a fixed time: a loaded machine can still be
-        # importing after seconds), then a little streaming before the Ctrl-C.
+        # importing after seconds), then the Ctrl-C.
         await wait_until(interrupt_when, within=30)
-        await asyncio.sleep(0.3)
         process.send_signal(signal.SIGINT)
     out, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode is not None
@@ -167,15 +167,17 @@ async def test_ctrl_c_stops_both_streams_and_keeps_partial_text(ollama: OllamaFa
     for tag in SMALL_PAIR:
         ollama.script(tag, Script(tokens=["word "] * 400, delay=0.02))
     db = tmp_path / "cli.sqlite3"
+    ollama.chunk_log = []  # what the fake has sent, per model
 
     def both_streaming() -> bool:
-        return bool(ollama.requests_to("/api/generate") and ollama.requests_to("/api/chat"))
+        sent = Counter(model for _, model, _ in ollama.chunk_log or [])
+        return all(sent[tag] >= 20 for tag in SMALL_PAIR)  # both clearly under way
 
     result = await twinbot(
         "compare", "go on", host=ollama.url, db=db, interrupt_when=both_streaming
     )
 
-    assert result.code == 130, result.err
+    assert result.code == 130, (result.err, result.out[-300:])
     assert "interrupted" in result.err and "Traceback" not in result.err
     assert rows(db, "SELECT status FROM comparisons") == [("interrupted",)]
     stored = rows(db, "SELECT role, status, length(text) FROM outputs ORDER BY role")
