@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.config import REPO_ROOT
 from bot.engine.backend import OllamaBackend, Timeouts
 from tests.conftest import SMALL_PAIR
+from tests.ctrl_c import as_from_a_terminal
 from tests.fakes.ollama_fake import CHATML_TEMPLATE, END_OF_TEXT, OllamaFake, Script, suffix_model
 
 BASE, INSTRUCT = SMALL_PAIR
@@ -84,4 +85,5 @@ async def start_lens(
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={"PATH": "/usr/bin:/bin", "TWINBOT_OLLAMA_HOST": ollama.url,
              "TWINBOT_DATABASE_PATH": str(tmp_path / "l.sqlite3"), **env},
+        preexec_fn=as_from_a_terminal,
     )  # fmt: skip

@@ -21,6 +21,7 @@ from bot.engine.requests import build_request
 from bot.store.sqlite import Store
 from tests.bot.test_export import voted_comparison
 from tests.conftest import SMALL_PAIR
+from tests.ctrl_c import as_from_a_terminal
 from tests.fakes.ollama_fake import OllamaFake, Script
 from tests.vocabularies import VOCABULARIES
 from tests.waiting import wait_until
@@ -53,6 +54,7 @@ async def twinbot(
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "adapters.cli", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,
+        preexec_fn=as_from_a_terminal if interrupt_when is not None else None,
     )  # fmt: skip
     if interrupt_when is not None:
         # Waits for what the test names (not a fixed time: a loaded machine can still be
